@@ -1,0 +1,163 @@
+#include "loop.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clock.h"
+
+typedef struct handler {
+    fl_io_fn fn;
+    void *arg;
+    unsigned events;
+} handler;
+
+struct fl_loop {
+    int epfd;
+    bool stopping;
+    handler *handlers; /* indexed by fd */
+    size_t nhandlers;
+    fl_timer_heap timers;
+    struct epoll_event ready[256];
+};
+
+fl_loop *fl_loop_new(void)
+{
+    fl_loop *loop = calloc(1, sizeof *loop);
+    if (!loop)
+        return NULL;
+    loop->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (loop->epfd < 0) {
+        free(loop);
+        return NULL;
+    }
+    fl_timer_heap_init(&loop->timers);
+    return loop;
+}
+
+void fl_loop_free(fl_loop *loop)
+{
+    if (!loop)
+        return;
+    close(loop->epfd);
+    fl_timer_heap_free(&loop->timers);
+    free(loop->handlers);
+    free(loop);
+}
+
+static uint32_t to_epoll(unsigned events)
+{
+    return (events & FL_READ ? EPOLLIN | EPOLLRDHUP : 0) | (events & FL_WRITE ? EPOLLOUT : 0);
+}
+
+static int grow(fl_loop *loop, int fd)
+{
+    if ((size_t)fd < loop->nhandlers)
+        return 0;
+    size_t n = loop->nhandlers ? loop->nhandlers : 64;
+    while (n <= (size_t)fd)
+        n *= 2;
+    handler *h = realloc(loop->handlers, n * sizeof *h);
+    if (!h)
+        return -1;
+    memset(h + loop->nhandlers, 0, (n - loop->nhandlers) * sizeof *h);
+    loop->handlers = h;
+    loop->nhandlers = n;
+    return 0;
+}
+
+int fl_loop_add(fl_loop *loop, int fd, unsigned events, fl_io_fn fn, void *arg)
+{
+    if (fd < 0 || grow(loop, fd) < 0)
+        return -1;
+    struct epoll_event ev = { .events = to_epoll(events), .data.fd = fd };
+    if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+        return -1;
+    loop->handlers[fd] = (handler){ fn, arg, events };
+    return 0;
+}
+
+int fl_loop_modify(fl_loop *loop, int fd, unsigned events)
+{
+    if (fd < 0 || (size_t)fd >= loop->nhandlers || !loop->handlers[fd].fn)
+        return errno = EBADF, -1;
+    if (loop->handlers[fd].events == events)
+        return 0;
+    struct epoll_event ev = { .events = to_epoll(events), .data.fd = fd };
+    if (epoll_ctl(loop->epfd, EPOLL_CTL_MOD, fd, &ev) < 0)
+        return -1;
+    loop->handlers[fd].events = events;
+    return 0;
+}
+
+void fl_loop_remove(fl_loop *loop, int fd)
+{
+    if (fd < 0 || (size_t)fd >= loop->nhandlers || !loop->handlers[fd].fn)
+        return;
+    epoll_ctl(loop->epfd, EPOLL_CTL_DEL, fd, NULL);
+    loop->handlers[fd] = (handler){ 0 };
+}
+
+fl_timer_heap *fl_loop_timers(fl_loop *loop) { return &loop->timers; }
+
+int fl_loop_timer_set(fl_loop *loop, fl_timer *t, uint64_t deadline_ns)
+{
+    return fl_timer_set(&loop->timers, t, deadline_ns);
+}
+
+void fl_loop_timer_cancel(fl_loop *loop, fl_timer *t) { fl_timer_cancel(&loop->timers, t); }
+
+void fl_loop_stop(fl_loop *loop) { loop->stopping = true; }
+
+int fl_loop_once(fl_loop *loop, uint64_t max_wait_ns)
+{
+    uint64_t wait = max_wait_ns;
+    fl_timer *next = fl_timer_peek(&loop->timers);
+    if (next) {
+        uint64_t now = fl_now_ns();
+        uint64_t until = next->deadline_ns > now ? next->deadline_ns - now : 0;
+        if (until < wait)
+            wait = until;
+    }
+    struct timespec ts, *tsp = NULL;
+    if (wait != UINT64_MAX) {
+        ts.tv_sec = (time_t)(wait / FL_NS_PER_S);
+        ts.tv_nsec = (long)(wait % FL_NS_PER_S);
+        tsp = &ts;
+    }
+    int n = epoll_pwait2(loop->epfd, loop->ready, (int)(sizeof loop->ready / sizeof loop->ready[0]), tsp, NULL);
+    if (n < 0) {
+        if (errno != EINTR)
+            return -1;
+        n = 0;
+    }
+    for (int i = 0; i < n; i++) {
+        int fd = loop->ready[i].data.fd;
+        uint32_t e = loop->ready[i].events;
+        /* A handler earlier in this batch may have removed (and even reused) fd. */
+        if ((size_t)fd >= loop->nhandlers || !loop->handlers[fd].fn)
+            continue;
+        handler h = loop->handlers[fd];
+        unsigned events = 0;
+        if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+            events |= FL_READ;
+        if (e & EPOLLOUT)
+            events |= FL_WRITE;
+        h.fn(loop, fd, events & (h.events | FL_READ), h.arg);
+    }
+    return n + (int)fl_timer_run_due(&loop->timers, fl_now_ns());
+}
+
+int fl_loop_run(fl_loop *loop)
+{
+    loop->stopping = false;
+    while (!loop->stopping) {
+        if (fl_loop_once(loop, UINT64_MAX) < 0)
+            return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,40 @@
+#!/bin/sh
+# Installs every Debian package flatline needs to build, test and run.
+# Idempotent and non-interactive; run as root on Debian 12 (bookworm) or newer.
+set -eu
+
+packages="
+  build-essential cmake pkg-config git
+  libnl-3-dev libnl-route-3-dev libnl-nf-3-dev
+  libnftables-dev nftables
+  libjansson-dev libpcap-dev
+  libcriterion-dev
+  clang libclang-rt-dev gcovr valgrind
+  iproute2 conntrack procps
+  mosquitto mosquitto-clients python3 python3-paho-mqtt
+"
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "setup.sh: run as root (namespaces, nftables and apt need it)" >&2
+  exit 2
+fi
+
+missing=""
+for p in $packages; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+
+if [ -n "$missing" ]; then
+  echo "setup.sh: installing:$missing"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # shellcheck disable=SC2086
+  apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+# Debian starts a system mosquitto on install; flatline starts its own inside
+# namespaces and never needs the system one on port 1883.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet mosquitto 2>/dev/null; then
+  systemctl stop mosquitto || true
+fi
+echo "setup.sh: all packages present"
