@@ -113,6 +113,28 @@ void fl_loop_timer_cancel(fl_loop *loop, fl_timer *t) { fl_timer_cancel(&loop->t
 
 void fl_loop_stop(fl_loop *loop) { loop->stopping = true; }
 
+/* epoll_pwait2 waits in ns; where it is missing (kernels before 5.11, valgrind
+ * 3.19) epoll_wait's whole milliseconds are rounded up, so a timer is late by
+ * under 1 ms but never early. */
+static int wait_ready(fl_loop *loop, uint64_t wait_ns)
+{
+    static bool no_pwait2;
+    int max = (int)(sizeof loop->ready / sizeof loop->ready[0]);
+    if (!no_pwait2) {
+        struct timespec ts = { (time_t)(wait_ns / FL_NS_PER_S), (long)(wait_ns % FL_NS_PER_S) };
+        int n = epoll_pwait2(loop->epfd, loop->ready, max, wait_ns == UINT64_MAX ? NULL : &ts, NULL);
+        if (n >= 0 || errno != ENOSYS)
+            return n;
+        no_pwait2 = true;
+    }
+    int ms = -1;
+    if (wait_ns != UINT64_MAX) {
+        uint64_t rounded = (wait_ns + FL_NS_PER_MS - 1) / FL_NS_PER_MS;
+        ms = rounded > INT32_MAX ? INT32_MAX : (int)rounded;
+    }
+    return epoll_wait(loop->epfd, loop->ready, max, ms);
+}
+
 int fl_loop_once(fl_loop *loop, uint64_t max_wait_ns)
 {
     uint64_t wait = max_wait_ns;
@@ -123,13 +145,7 @@ int fl_loop_once(fl_loop *loop, uint64_t max_wait_ns)
         if (until < wait)
             wait = until;
     }
-    struct timespec ts, *tsp = NULL;
-    if (wait != UINT64_MAX) {
-        ts.tv_sec = (time_t)(wait / FL_NS_PER_S);
-        ts.tv_nsec = (long)(wait % FL_NS_PER_S);
-        tsp = &ts;
-    }
-    int n = epoll_pwait2(loop->epfd, loop->ready, (int)(sizeof loop->ready / sizeof loop->ready[0]), tsp, NULL);
+    int n = wait_ready(loop, wait);
     if (n < 0) {
         if (errno != EINTR)
             return -1;

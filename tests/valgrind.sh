@@ -1,0 +1,26 @@
+#!/bin/bash
+# Runs every unit test (not the root/netem/vm/slow ones) under valgrind, following
+# Criterion's worker processes, and fails on any memory error or definite leak.
+# Valgrind's exit code does not survive Criterion's fork, so its log is read instead.
+# usage: tests/valgrind.sh BUILD_DIR
+set -uo pipefail
+build=${1:?usage: tests/valgrind.sh BUILD_DIR}
+names=$(ctest --test-dir "$build" -N -LE 'root|netem|vm|slow' | sed -n 's/^ *Test *#[0-9]*: *\(test_[A-Za-z0-9_]*\)$/\1/p')
+[ -n "$names" ] || { echo "valgrind.sh: no unit tests found in $build" >&2; exit 2; }
+failed=0
+for name in $names; do
+  bin="$build/tests/$name"
+  log=$(mktemp)
+  valgrind -q --trace-children=yes --leak-check=full --errors-for-leak-kinds=definite,indirect \
+    --log-file="$log" "$bin" --jobs 1 >/dev/null 2>&1
+  rc=$?
+  if [ $rc -ne 0 ] || grep -qE 'ERROR SUMMARY: [1-9]|definitely lost|indirectly lost|Invalid (read|write)|uninitialised' "$log"; then
+    echo "valgrind: FAIL $name (exit $rc)"; sed 's/^/    /' "$log" | head -40; failed=$((failed + 1))
+  else
+    echo "valgrind: ok   $name"
+  fi
+  rm -f "$log"
+done
+total=$(echo "$names" | wc -w)
+echo "valgrind: $((total - failed)) passed, $failed failed"
+[ $failed -eq 0 ]
