@@ -7,9 +7,9 @@ packages="
   build-essential cmake pkg-config git
   libnl-3-dev libnl-route-3-dev libnl-nf-3-dev
   libnftables-dev nftables
-  libjansson-dev libpcap-dev
+  libjansson-dev libpcap-dev nettle-dev
   libcriterion-dev
-  clang libclang-rt-dev gcovr valgrind
+  clang libclang-rt-dev gcovr valgrind python3-jsonschema
   iproute2 conntrack procps
   mosquitto mosquitto-clients python3 python3-paho-mqtt
 "

@@ -1,0 +1,299 @@
+/* Human outputs of a finished report: the terminal summary and Markdown
+ * (the same table), and JUnit XML for CI systems (one test case per fault
+ * side with a model window, one per expectation). */
+#include "reports/report_impl.h"
+#include "reports/table.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+bool fl_report_want_color(FILE *out)
+{
+    const char *nc = getenv("NO_COLOR");
+    return (!nc || !*nc) && isatty(fileno(out));
+}
+
+static void window_text(char *buf, size_t len, const fl_report_fault *f, int side)
+{
+    if (!f->has_model) {
+        snprintf(buf, len, "-");
+        return;
+    }
+    const fl_side_prediction *sp = &f->model.side[side];
+    if (!sp->applicable || sp->expect == FL_EXPECT_NONE) {
+        snprintf(buf, len, "none expected");
+        return;
+    }
+    char lo[32], hi[32];
+    fl_format_seconds(lo, sizeof lo, sp->window.lo_s);
+    fl_format_seconds(hi, sizeof hi, sp->window.hi_s);
+    snprintf(buf, len, "%s .. %s%s", lo, hi, sp->expect == FL_EXPECT_SOME ? " (some)" : "");
+}
+
+static const char *const fault_header[] = {"fault", "kind", "target", "side", "detected", "undetected",
+                                           "p50", "p99", "max", "model window", "detector", "verdict"};
+#define FAULT_COLS 12
+
+static int fault_rows(const fl_report *r, fl_table *t)
+{
+    fl_table_init(t, FAULT_COLS);
+    if (fl_table_row(t, fault_header, 0))
+        return -1;
+    for (size_t i = 0; i < r->nfaults; i++) {
+        const fl_report_fault *f = r->faults[i];
+        bool first = true;
+        for (int s = 0; s < FL_SIDE_COUNT; s++) {
+            const fl_side_data *sd = &f->side[s];
+            bool modelled = f->has_model && f->model.side[s].applicable;
+            /* Skip sides with nothing to say (e.g. no will configured, none seen). */
+            if (!modelled && sd->lat.n == 0 && sd->undetected == 0)
+                continue;
+            char idx[24], det[24], und[24], p50[32], p99[32], max[32], win[80];
+            snprintf(idx, sizeof idx, "%zu", i);
+            snprintf(det, sizeof det, "%zu", sd->st.count);
+            snprintf(und, sizeof und, "%zu", sd->undetected);
+            fl_format_seconds(p50, sizeof p50, sd->st.count ? sd->st.p50 : NAN);
+            fl_format_seconds(p99, sizeof p99, sd->st.count ? sd->st.p99 : NAN);
+            fl_format_seconds(max, sizeof max, sd->st.count ? sd->st.max : NAN);
+            window_text(win, sizeof win, f, s);
+            const char *cells[FAULT_COLS] = {
+                first ? idx : "", first ? f->kind : "", first ? f->target : "", fl_side_name((fl_side)s), det, und,
+                p50, p99, max, win, f->has_model ? fl_detector_name(f->model.side[s].winner) : "-",
+                fl_verdict_name(sd->verdict)};
+            char colour = sd->verdict == FL_VERDICT_OUTSIDE ? 'r' : sd->verdict == FL_VERDICT_INSIDE ? 'g' : 0;
+            if (fl_table_row(t, cells, colour))
+                return -1;
+            first = false;
+        }
+    }
+    return 0;
+}
+
+static void overhead_line(const fl_report *r, char *buf, size_t len)
+{
+    if (!r->has_overhead) {
+        snprintf(buf, len, "not measured");
+        return;
+    }
+    int n = snprintf(buf, len, "%.0f packets, %.0f bytes per connection-hour", fl_report_overhead_packets(r),
+                     fl_report_overhead_bytes(r));
+    if (r->has_model_overhead && n > 0 && (size_t)n < len)
+        snprintf(buf + n, len - (size_t)n, " (model: %.0f packets, %.0f bytes)", r->model_overhead.packets_per_hour,
+                 r->model_overhead.bytes_per_hour);
+}
+
+/* "fault 0: 25 back, p50 1.234 s, p99 2.345 s, max 2.400 s" per fault with reconnections. */
+static void recovery_lines(const fl_report *r, FILE *out, const char *prefix)
+{
+    for (size_t i = 0; i < r->nfaults; i++) {
+        const fl_stats *st = &r->faults[i]->recovery_st;
+        if (!st->count)
+            continue;
+        char p50[32], p99[32], max[32];
+        fl_format_seconds(p50, sizeof p50, st->p50);
+        fl_format_seconds(p99, sizeof p99, st->p99);
+        fl_format_seconds(max, sizeof max, st->max);
+        fprintf(out, "%srecovery after fault %zu: %zu reconnected, p50 %s, p99 %s, max %s\n", prefix, i, st->count,
+                p50, p99, max);
+    }
+}
+
+static void expectation_text(const fl_expectation *e, char *buf, size_t len)
+{
+    char actual[48];
+    if (e->has_actual)
+        snprintf(actual, sizeof actual, "%g", e->actual);
+    else
+        snprintf(actual, sizeof actual, "no value");
+    snprintf(buf, len, "%s %s %g (actual %s)", e->metric, e->op, e->value, actual);
+}
+
+int fl_report_print_summary(const fl_report *r, FILE *out, bool colour)
+{
+    fprintf(out, "%s%s: %zu connections, %.1f s%s\n", r->scenario_name ? "scenario " : "report",
+            r->scenario_name ? r->scenario_name : "", r->connections, r->duration_s,
+            r->complete ? "" : " (INCOMPLETE: the run was interrupted)");
+    fl_table t;
+    if (fault_rows(r, &t)) {
+        fl_table_free(&t);
+        return -1;
+    }
+    if (r->nfaults)
+        fl_table_print(&t, out, colour);
+    else
+        fprintf(out, "no faults\n");
+    fl_table_free(&t);
+
+    char line[256];
+    recovery_lines(r, out, "");
+    fprintf(out, "false disconnects: %zu\n", r->nfds);
+    overhead_line(r, line, sizeof line);
+    fprintf(out, "heartbeat overhead: %s\n", line);
+    for (size_t i = 0; i < r->nexps; i++) {
+        const fl_expectation *e = &r->exps[i];
+        expectation_text(e, line, sizeof line);
+        const char *tag = e->pass ? "PASS" : "FAIL";
+        if (colour)
+            fprintf(out, "%s%s\033[0m %s\n", e->pass ? "\033[32m" : "\033[1;31m", tag, line);
+        else
+            fprintf(out, "%s %s\n", tag, line);
+    }
+    return ferror(out) ? -1 : 0;
+}
+
+/* Renders into memory, then writes atomically like the JSON. */
+typedef int (*render_fn)(const fl_report *r, FILE *out);
+
+static int write_rendered(const fl_report *r, const char *path, render_fn fn, char *err, size_t errlen)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&buf, &len);
+    if (!mem) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        return -1;
+    }
+    int rc = fn(r, mem);
+    if (fclose(mem) || rc) {
+        free(buf);
+        snprintf(err, errlen, "%s: cannot render the report", path);
+        return -1;
+    }
+    rc = fl_write_file_atomic(path, buf, len, err, errlen);
+    free(buf);
+    return rc;
+}
+
+static int render_markdown(const fl_report *r, FILE *out)
+{
+    fprintf(out, "# flatline report%s%s\n\n", r->scenario_name ? ": " : "", r->scenario_name ? r->scenario_name : "");
+    fprintf(out, "- flatline %s, kernel %s, seed %llu\n", r->version ? r->version : "?", r->kernel ? r->kernel : "?",
+            (unsigned long long)r->seed);
+    fprintf(out, "- %zu connections, %.1f s%s\n", r->connections, r->duration_s,
+            r->complete ? "" : ", **incomplete** (the run was interrupted)");
+    fprintf(out, "- scenario SHA-256 `%s`\n\n", r->sha256[0] ? r->sha256 : "-");
+    fprintf(out, "## Faults\n\n");
+    fl_table t;
+    if (fault_rows(r, &t)) {
+        fl_table_free(&t);
+        return -1;
+    }
+    if (r->nfaults)
+        fl_table_markdown(&t, out);
+    else
+        fprintf(out, "No faults.\n");
+    fl_table_free(&t);
+    char line[256];
+    overhead_line(r, line, sizeof line);
+    fprintf(out, "\n");
+    recovery_lines(r, out, "- ");
+    fprintf(out, "\nFalse disconnects: %zu. Heartbeat overhead: %s.\n", r->nfds, line);
+    if (r->nexps) {
+        fprintf(out, "\n## Expectations\n\n");
+        for (size_t i = 0; i < r->nexps; i++) {
+            expectation_text(&r->exps[i], line, sizeof line);
+            fprintf(out, "- %s `%s`\n", r->exps[i].pass ? "pass" : "**FAIL**", line);
+        }
+    }
+    return 0;
+}
+
+int fl_report_write_markdown(const fl_report *r, const char *path, char *err, size_t errlen)
+{
+    return write_rendered(r, path, render_markdown, err, errlen);
+}
+
+static void xml_escaped(FILE *out, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '<':
+            fputs("&lt;", out);
+            break;
+        case '>':
+            fputs("&gt;", out);
+            break;
+        case '&':
+            fputs("&amp;", out);
+            break;
+        case '"':
+            fputs("&quot;", out);
+            break;
+        default:
+            /* XML 1.0 forbids most control characters even escaped. */
+            if ((unsigned char)*s >= 0x20 || *s == '\n' || *s == '\t')
+                fputc(*s, out);
+        }
+    }
+}
+
+static void testcase(FILE *out, const char *classname, const char *name, const char *failure, bool skipped)
+{
+    fputs("    <testcase classname=\"", out);
+    xml_escaped(out, classname);
+    fputs("\" name=\"", out);
+    xml_escaped(out, name);
+    if (!failure && !skipped) {
+        fputs("\"/>\n", out);
+        return;
+    }
+    fputs("\">\n", out);
+    if (skipped) {
+        fputs("      <skipped/>\n", out);
+    } else {
+        fputs("      <failure message=\"", out);
+        xml_escaped(out, failure);
+        fputs("\"/>\n", out);
+    }
+    fputs("    </testcase>\n", out);
+}
+
+static int render_junit(const fl_report *r, FILE *out)
+{
+    size_t tests = r->nexps, failures = 0, skipped = 0;
+    for (size_t i = 0; i < r->nexps; i++)
+        failures += !r->exps[i].pass;
+    for (size_t i = 0; i < r->nfaults; i++)
+        for (int s = 0; s < FL_SIDE_COUNT; s++) {
+            fl_verdict v = r->faults[i]->side[s].verdict;
+            tests++;
+            failures += v == FL_VERDICT_OUTSIDE;
+            skipped += v == FL_VERDICT_NO_MODEL || v == FL_VERDICT_NOT_APPLICABLE;
+        }
+    const char *suite = r->scenario_name ? r->scenario_name : "flatline";
+    fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n  <testsuite name=\"", out);
+    xml_escaped(out, suite);
+    fprintf(out, "\" tests=\"%zu\" failures=\"%zu\" skipped=\"%zu\" errors=\"0\" time=\"%.3f\">\n", tests, failures,
+            skipped, r->duration_s);
+    char name[256], msg[512];
+    for (size_t i = 0; i < r->nfaults; i++) {
+        const fl_report_fault *f = r->faults[i];
+        for (int s = 0; s < FL_SIDE_COUNT; s++) {
+            const fl_side_data *sd = &f->side[s];
+            snprintf(name, sizeof name, "faults[%zu] %s %s: %s detection inside the model window", i, f->kind,
+                     f->target, fl_side_name((fl_side)s));
+            char win[80];
+            window_text(win, sizeof win, f, s);
+            snprintf(msg, sizeof msg, "%zu of %zu detections outside %s; %zu undetected%s", sd->outside,
+                     sd->st.count, win, sd->undetected, sd->late_undetected ? " after the window closed" : "");
+            testcase(out, suite, name, sd->verdict == FL_VERDICT_OUTSIDE ? msg : NULL,
+                     sd->verdict == FL_VERDICT_NO_MODEL || sd->verdict == FL_VERDICT_NOT_APPLICABLE);
+        }
+    }
+    for (size_t i = 0; i < r->nexps; i++) {
+        expectation_text(&r->exps[i], msg, sizeof msg);
+        snprintf(name, sizeof name, "expect %s %s %g", r->exps[i].metric, r->exps[i].op, r->exps[i].value);
+        testcase(out, suite, name, r->exps[i].pass ? NULL : msg, false);
+    }
+    if (!r->complete)
+        fputs("    <system-err>the run was interrupted: the report is incomplete</system-err>\n", out);
+    fputs("  </testsuite>\n</testsuites>\n", out);
+    return 0;
+}
+
+int fl_report_write_junit(const fl_report *r, const char *path, char *err, size_t errlen)
+{
+    return write_rendered(r, path, render_junit, err, errlen);
+}

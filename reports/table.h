@@ -1,0 +1,27 @@
+/* A small text table: rows of cells, printed with aligned columns (terminal)
+ * or as a Markdown table. Cells are copied. */
+#ifndef FLATLINE_REPORTS_TABLE_H
+#define FLATLINE_REPORTS_TABLE_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#define FL_TABLE_MAX_COLS 12
+
+typedef struct fl_table {
+    int ncols;
+    size_t nrows, cap;
+    char **cells; /* nrows x ncols */
+    char *colour; /* per row: 0 none, 'g' green, 'r' red, 'y' yellow */
+} fl_table;
+
+void fl_table_init(fl_table *t, int ncols);
+void fl_table_free(fl_table *t);
+/* Appends a row of ncols strings (NULL = empty). Returns -1 on ENOMEM. */
+int fl_table_row(fl_table *t, const char *const *cells, char colour);
+/* Columns padded to the widest cell; colour (ANSI) only when asked. */
+void fl_table_print(const fl_table *t, FILE *out, bool colour);
+/* The first row is the header. '|' in cells is escaped. */
+void fl_table_markdown(const fl_table *t, FILE *out);
+
+#endif
