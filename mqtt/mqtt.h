@@ -142,7 +142,10 @@ typedef struct mqtt_props {
     mqtt_bytes auth_method, auth_data, response_info, server_reference, reason_string;
     /* User properties, as their encoded run of (0x26, key, value) triples, in
      * order, so that a broker can forward them unchanged. Iterate with
-     * mqtt_user_prop_next. When encoding, the run is copied as it is. */
+     * mqtt_user_prop_next. When decoded, the run spans the first to the last
+     * user property and may hold other properties between them, which the
+     * iterator skips. When encoding, the user properties of the run are
+     * written in order (a run that does not parse is refused). */
     mqtt_bytes user_props;
     uint16_t user_prop_count;
 } mqtt_props;
@@ -272,7 +275,9 @@ typedef enum mqtt_err {
     MQTT_E_PROPERTY,         /* unknown id, not allowed here, duplicated, bad value */
     MQTT_E_REASON_CODE,      /* a reason code not allowed for the packet */
     MQTT_E_CLIENT_ID,        /* 3.1.1: empty client id with clean session 0 */
-    MQTT_E_BUFFER,           /* encode: output buffer too small (see mqtt_encode) */
+    MQTT_E_BUFFER,           /* stream: fed before the previous bytes were consumed
+                                (mqtt_encode reports a short buffer by its return value) */
+    MQTT_E_NO_MEMORY,        /* stream: no memory to buffer an unfinished packet */
 } mqtt_err;
 
 typedef struct mqtt_error {
@@ -300,8 +305,10 @@ typedef enum mqtt_result {
  * (268,435,460 bytes). */
 mqtt_result mqtt_frame(const uint8_t *buf, size_t len, size_t max_packet, size_t *packet_len, mqtt_error *err);
 
-/* Decodes one whole packet (as framed by mqtt_frame). version is the session's
- * protocol version; for CONNECT it is ignored and read from the packet. */
+/* Decodes one whole packet (as framed by mqtt_frame; a shorter or longer buf is
+ * malformed). version is the session's protocol version; for CONNECT it is
+ * ignored and read from the packet; any value other than MQTT_V5 (0 too)
+ * decodes as 3.1.1. */
 mqtt_result mqtt_decode(const uint8_t *buf, size_t len, mqtt_version version, mqtt_packet *out, mqtt_error *err);
 
 /* A streaming decoder for one connection: feed bytes as they arrive, in any
@@ -316,29 +323,46 @@ typedef struct mqtt_stream {
     size_t partial_len, partial_cap;
     size_t consumed; /* bytes taken out as packets since init, for offsets */
     bool failed;
+    size_t partial_need; /* the unfinished packet's length once its fixed header is in, else 0 */
+    bool partial_done;   /* partial holds the packet handed out last; freed on the next call */
+    mqtt_error error;    /* why it failed: every later call answers the same */
 } mqtt_stream;
 
 void mqtt_stream_init(mqtt_stream *s, mqtt_version version, size_t max_packet);
 void mqtt_stream_free(mqtt_stream *s);
 /* The bytes stay borrowed until mqtt_stream_next returns MQTT_NEED_MORE; then
- * what remains of them has been copied. */
+ * what remains of them has been copied. Feeding again before that would drop
+ * unread bytes, so it fails the stream (MQTT_E_BUFFER). */
 void mqtt_stream_feed(mqtt_stream *s, const uint8_t *data, size_t len);
 /* MQTT_PACKET: *out is valid until the next call. MQTT_NEED_MORE: feed more.
- * MQTT_MALFORMED: err says what and where; the stream stays failed. A decoded
- * CONNECT sets s->version. */
+ * MQTT_MALFORMED: err says what and where (offset from the start of the
+ * failing packet, which starts at stream byte s->consumed); the stream stays
+ * failed. A decoded CONNECT sets s->version; until then (version 0) other
+ * packets decode as 3.1.1. */
 mqtt_result mqtt_stream_next(mqtt_stream *s, mqtt_packet *out, mqtt_error *err);
 
 /* ---- encoding ----------------------------------------------------------- */
 
-/* Encodes p for version into out. Returns the encoded size. If it is larger
+/* Encodes p for version into out (for CONNECT, p->u.connect.version wins when
+ * set). p->flags is ignored: the fixed-header flags follow from the fields.
+ * Properties are ignored in 3.1.1. The encoded bytes are decoded again before
+ * returning, so whatever mqtt_decode rejects is refused here as well (err then
+ * points into the encoded bytes). Returns the encoded size. If it is larger
  * than cap, nothing is written and the caller retries with a larger buffer
- * (the same contract as snprintf). Returns 0 if p cannot be encoded (a field
- * out of range; err says which) — err may be NULL. */
+ * (the same contract as snprintf; the size is known before the check by
+ * decoding, so the retry may still return 0). Returns 0 if p cannot be encoded
+ * (a field out of range; err says which) — err may be NULL. */
 size_t mqtt_encode(const mqtt_packet *p, mqtt_version version, uint8_t *out, size_t cap, mqtt_error *err);
+
+/* Whether two decoded (or to-be-encoded) packets of version carry the same
+ * content: the same fields, properties and user properties in order, topic
+ * entries whether given as an array or a decoded list. */
+bool mqtt_packet_equal(const mqtt_packet *a, const mqtt_packet *b, mqtt_version version);
 
 /* ---- validation and topics (pure functions) ----------------------------- */
 
-/* MQTT UTF-8 string rules: well-formed, no U+0000, no surrogates. */
+/* MQTT UTF-8 string rules: well-formed (no overlong forms, nothing above
+ * U+10FFFF), no U+0000, no surrogates. */
 bool mqtt_utf8_valid(mqtt_bytes s);
 bool mqtt_topic_name_valid(mqtt_bytes topic);   /* non-empty, no + or # */
 bool mqtt_topic_filter_valid(mqtt_bytes filter); /* + alone in a level, # alone and last */
