@@ -1,0 +1,182 @@
+#!/usr/bin/env python3
+"""Broker benchmark: keep-alive detection overshoot and RSS per idle
+connection, flatline-broker beside Debian's mosquitto, same run, same machine.
+
+For each broker and each connection count N: start the broker on a free
+loopback port, read its RSS, open N connections with flatline-bench-opener
+(several processes, CONNECT with KeepAlive K, then silent), read the RSS again
+once all are connected, and wait until the broker has closed every one. The
+overshoot of a connection is FIN arrival - CONNECT sent - 1.5 x K, measured at
+the client, so both brokers are measured the same way from the wire. For
+flatline-broker the event log also gives the broker's own view (close.t -
+close.deadline).
+
+usage: run_bench.py --build build-broker [--counts 1000,19000] [--keepalive 10]
+                    [--rate 4000] [--procs 4] [--brokers flatline,mosquitto]
+                    [--prefix 'chrt -f 50'] [--opener-prefix 'chrt -f 40'] [--json FILE]
+"""
+import argparse
+import json
+import os
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def wait_port(port, timeout=10):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def percentile(sorted_values, p):
+    if not sorted_values:
+        return float("nan")
+    k = min(len(sorted_values) - 1, max(0, int(round(p / 100.0 * len(sorted_values) + 0.5)) - 1))
+    return sorted_values[k]
+
+
+def start_broker(kind, build, port, tmp, prefix):
+    if kind == "flatline":
+        events = os.path.join(tmp, "events-%d.jsonl" % port)
+        cmd = [os.path.join(build, "flatline-broker"), "--listen", "127.0.0.1:%d" % port, "--events", events]
+        return subprocess.Popen(prefix + cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), events
+    conf = os.path.join(tmp, "mosquitto-%d.conf" % port)
+    with open(conf, "w") as f:
+        f.write("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest none\n"
+                "max_connections -1\nmax_keepalive 65535\n" % port)
+    return subprocess.Popen(prefix + ["mosquitto", "-c", conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), None
+
+
+def broker_view(events):
+    over = []
+    with open(events) as f:
+        for line in f:
+            e = json.loads(line)
+            if e.get("ev") == "close" and e.get("reason") == "keepalive_timeout" and "deadline" in e:
+                over.append((e["t"] - e["deadline"]) / 1e6)
+    return sorted(over)
+
+
+def run_one(kind, n, args, tmp):
+    port = free_port()
+    broker, events = start_broker(kind, args.build, port, tmp, args.prefix.split())
+    try:
+        if not wait_port(port):
+            raise RuntimeError("%s did not listen on %d" % (kind, port))
+        time.sleep(0.3)
+        base = rss_kib(broker.pid)
+        procs, outs = [], []
+        per = [n // args.procs + (1 if i < n % args.procs else 0) for i in range(args.procs)]
+        for i, count in enumerate(per):
+            if count == 0:
+                continue
+            out = os.path.join(tmp, "over-%s-%d-%d.txt" % (kind, n, i))
+            outs.append(out)
+            cmd = [os.path.join(args.build, "flatline-bench-opener"), "--port", str(port), "--count", str(count),
+                   "--keepalive", str(args.keepalive), "--rate", str(args.rate / args.procs),
+                   "--id-prefix", "%s-%d-%d" % (kind, n, i), "--out", out,
+                   "--timeout", str(args.keepalive * 1.5 + n / args.rate + 30)]
+            procs.append(subprocess.Popen(args.opener_prefix.split() + cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        connected = 0
+        for p in procs:
+            line = p.stdout.readline()
+            if not line.startswith("ready"):
+                raise RuntimeError("opener failed: %r %s" % (line, p.stderr.read()))
+            connected += int(line.split()[1])
+        time.sleep(1.0)
+        rss = rss_kib(broker.pid)
+        for p in procs:
+            p.wait()
+            sys.stderr.write(p.stderr.read())
+        over = []
+        for out in outs:
+            with open(out) as f:
+                over.extend(int(x) / 1e6 for x in f if x.strip())
+        over.sort()
+        result = {
+            "broker": kind, "connections": n, "connected": connected, "measured": len(over),
+            "keepalive": args.keepalive,
+            "wire_overshoot_ms": {"p50": percentile(over, 50), "p99": percentile(over, 99), "max": over[-1] if over else None},
+            "rss_base_kib": base, "rss_kib": rss,
+            "rss_bytes_per_conn": (rss - base) * 1024.0 / max(1, connected),
+        }
+        if events:
+            bv = broker_view(events)
+            result["broker_overshoot_ms"] = {"p50": percentile(bv, 50), "p99": percentile(bv, 99),
+                                             "max": bv[-1] if bv else None, "count": len(bv)}
+        return result
+    finally:
+        broker.send_signal(signal.SIGTERM)
+        try:
+            broker.wait(10)
+        except subprocess.TimeoutExpired:
+            broker.kill()
+            broker.wait()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", required=True)
+    ap.add_argument("--counts", default="1000,19000")
+    ap.add_argument("--keepalive", type=int, default=10)
+    ap.add_argument("--rate", type=float, default=4000)
+    ap.add_argument("--procs", type=int, default=4)
+    ap.add_argument("--brokers", default="flatline,mosquitto")
+    ap.add_argument("--json", help="write the results here too")
+    ap.add_argument("--prefix", default="", help="run both brokers under this command, e.g. 'chrt -f 50'")
+    ap.add_argument("--opener-prefix", default="", help="run the openers under this command, e.g. 'chrt -f 40'")
+    args = ap.parse_args()
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    if not shutil.which("mosquitto") and "mosquitto" in args.brokers:
+        sys.exit("mosquitto is not installed")
+    results = []
+    with tempfile.TemporaryDirectory(prefix="flatline-bench-broker-") as tmp:
+        for n in (int(x) for x in args.counts.split(",")):
+            for kind in args.brokers.split(","):
+                r = run_one(kind, n, args, tmp)
+                results.append(r)
+                print(json.dumps(r), flush=True)
+    print()
+    print("| broker | connections | wire overshoot p50 / p99 / max (ms) | broker-side p50 / p99 / max (ms) | RSS per idle connection |")
+    print("|---|---|---|---|---|")
+    for r in results:
+        w = r["wire_overshoot_ms"]
+        b = r.get("broker_overshoot_ms")
+        bs = "%.3f / %.3f / %.3f" % (b["p50"], b["p99"], b["max"]) if b and b["count"] else "-"
+        print("| %s | %d | %.3f / %.3f / %.3f | %s | %.0f B |" % (
+            r["broker"], r["connections"], w["p50"], w["p99"], w["max"], bs, r["rss_bytes_per_conn"]))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
