@@ -1,0 +1,68 @@
+/* Joins the event logs of a run into per-fault measurements: which connections
+ * each fault cut (ground truth from the runner plus the timeline of who was
+ * connected), when the broker and the client noticed, when the will arrived,
+ * when the client was back, and which closes no fault explains. Every
+ * connection is counted once: by the first fault that cut it. Pure: the
+ * events carry their own timestamps, so the join does not depend on the order
+ * in which pipes were read, and tests drive it with synthetic events. */
+#ifndef FLATLINE_HARNESS_ANALYZE_H
+#define FLATLINE_HARNESS_ANALYZE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "reports/report.h"
+
+typedef struct fl_analysis fl_analysis;
+
+/* What the runner knows about one fault it applied. */
+typedef struct fl_truth {
+    const char *kind, *target; /* for the report */
+    uint64_t inject_ns;        /* 0: never injected (the run stopped first) */
+    uint64_t heal_ns;          /* 0: not healed */
+    const char *const *addrs;  /* client-side addresses of the hosts it cut */
+    size_t naddrs;
+    bool broker_side;          /* the broker logs its closes (false for mosquitto) */
+    bool broker_wire;          /* without a log: the broker host's FIN/RST were captured */
+    bool client_side;          /* the clients survive to notice (false for power-loss) */
+    bool will;                 /* the cut clients have wills and someone watches them */
+    const fl_prediction *model; /* may be NULL */
+    uint64_t nat_timeout_ns;   /* nat-expiry: latencies count from each connection's
+                                * last PINGRESP (or connect) + this, when later than the inject */
+} fl_truth;
+
+fl_analysis *fl_analysis_new(void);
+void fl_analysis_free(fl_analysis *a);
+
+/* One event line of any source (broker, swarm, runner); unknown events are
+ * ignored. Returns -1 only when out of memory. */
+int fl_analysis_add(fl_analysis *a, const json_t *ev);
+
+/* Adds faults (in the order given, which is the index metric paths use),
+ * detections, undetected counts, recoveries, false disconnects and the
+ * connection total to r. Closes before steady_ns or after end_ns are not
+ * measurements (connect failures; the runner's own shutdown). */
+int fl_analysis_report(fl_analysis *a, const fl_truth *faults, size_t n, uint64_t steady_ns, uint64_t end_ns,
+                       fl_report *r);
+
+/* Live numbers for the progress line. */
+typedef struct fl_live {
+    size_t up;        /* client connections currently up */
+    size_t detected;  /* dead_detected + broker closes seen */
+    size_t reconnects;
+} fl_live;
+void fl_analysis_live(const fl_analysis *a, fl_live *out);
+
+/* Heartbeat traffic the clients counted (PINGREQ sent, PINGRESP received) and
+ * the connection-hours they were up until end_ns. Call after
+ * fl_analysis_report (the join gives the broker-side ends). */
+void fl_analysis_heartbeats(const fl_analysis *a, uint64_t end_ns, uint64_t *pings, uint64_t *pingresps,
+                            double *connection_hours);
+
+/* The address part of a conn: "198.18.1.2:40312" -> "198.18.1.2",
+ * "[fd00::2]:1" -> "fd00::2". buf needs 64 bytes. */
+const char *fl_conn_addr(const char *conn, char *buf, size_t len);
+
+#endif

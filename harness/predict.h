@@ -1,0 +1,16 @@
+/* What the model (harness/model.h) is told about one fault of a scenario:
+ * the broker's and the cut group's settings resolved to numbers. */
+#ifndef FLATLINE_HARNESS_PREDICT_H
+#define FLATLINE_HARNESS_PREDICT_H
+
+#include "harness/model.h"
+#include "scenario.h"
+
+/* The group whose connections fault f cuts (for a middlebox: the first group
+ * behind it), or -1. */
+int fl_fault_group(const fl_scenario *sc, const fl_sc_fault *f);
+
+/* Fills cfg for fault f. Returns 0, or -1 if the fault cuts no group. */
+int fl_predict_config(const fl_scenario *sc, const fl_sc_fault *f, fl_model_config *cfg);
+
+#endif

@@ -1,0 +1,37 @@
+/* What a person watching a run sees: on a terminal one live status line
+ * (rewritten in place), otherwise plain timestamped lines. Colour only on a
+ * terminal and without NO_COLOR. */
+#ifndef FLATLINE_HARNESS_PROGRESS_H
+#define FLATLINE_HARNESS_PROGRESS_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef struct fl_progress {
+    FILE *out;
+    bool tty, color;
+    bool line_shown;  /* a live line is on screen and must be cleared first */
+    uint64_t start_ns;
+    uint64_t last_plain_ns;
+} fl_progress;
+
+typedef struct fl_progress_state {
+    const char *phase;
+    double elapsed_s, total_s; /* total 0: unknown */
+    size_t up, expected, detected, reconnects;
+    size_t faults_done, faults;
+} fl_progress_state;
+
+void fl_progress_init(fl_progress *p, FILE *out, uint64_t start_ns);
+/* A message that stays: "[  3.2s] cable-pull devices[0] injected". */
+__attribute__((format(printf, 2, 3)))
+void fl_progress_note(fl_progress *p, const char *fmt, ...);
+/* The live status; without a terminal printed at most every 5 s. */
+void fl_progress_update(fl_progress *p, const fl_progress_state *s);
+/* Clears the live line (before the summary). */
+void fl_progress_done(fl_progress *p);
+
+#endif

@@ -1,0 +1,110 @@
+/* Joining broker and swarm events into per-fault measurements, with
+ * synthetic events: no processes, no namespaces, no sleeping. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "harness/analyze.h"
+
+static void add(fl_analysis *a, const char *json)
+{
+    json_error_t err;
+    json_t *ev = json_loads(json, 0, &err);
+    cr_assert_not_null(ev, "bad test event %s: %s", json, err.text);
+    cr_assert_eq(fl_analysis_add(a, ev), 0);
+    json_decref(ev);
+}
+
+static double metric(fl_report *r, const char *path)
+{
+    double v = -1;
+    char err[200];
+    cr_assert_eq(fl_report_metric(r, path, &v, err, sizeof err), 0, "%s: %s", path, err);
+    return v;
+}
+
+static const char *const cut[] = { "198.18.1.1", "100.64.1.1" };
+
+static void connect_pair(fl_analysis *a, const char *id, const char *bconn, const char *cconn, long t)
+{
+    char line[256];
+    snprintf(line, sizeof line, "{\"t\":%ld,\"src\":\"broker\",\"ev\":\"connect\",\"conn\":\"%s\",\"client_id\":\"%s\"}",
+             t, bconn, id);
+    add(a, line);
+    snprintf(line, sizeof line,
+             "{\"t\":%ld,\"src\":\"swarm\",\"ev\":\"connected\",\"conn\":\"%s\",\"client_id\":\"%s\",\"attempt\":0}", t + 5,
+             cconn, id);
+    add(a, line);
+}
+
+Test(analyze, joins_sides_and_accounts_every_connection_once)
+{
+    fl_analysis *a = fl_analysis_new();
+    connect_pair(a, "a", "198.18.1.1:1000", "198.18.1.1:1000", 100);
+    connect_pair(a, "b", "198.18.1.2:2000", "198.18.1.2:2000", 100);
+    connect_pair(a, "c", "198.18.1.1:1001", "198.18.1.1:1001", 100);
+    /* behind a NAT the broker sees another address: joined by client id */
+    connect_pair(a, "n", "198.18.0.10:7000", "100.64.1.1:5000", 120);
+    /* a reconnect is logged as connected + reconnected: one connection */
+    add(a, "{\"t\":900,\"src\":\"swarm\",\"ev\":\"dead_detected\",\"conn\":\"198.18.1.2:2000\",\"client_id\":\"b\",\"reason\":\"eof\"}");
+    connect_pair(a, "b", "198.18.1.2:2001", "198.18.1.2:2001", 950);
+    add(a, "{\"t\":955,\"src\":\"swarm\",\"ev\":\"reconnected\",\"conn\":\"198.18.1.2:2001\",\"client_id\":\"b\",\"attempt\":1}");
+
+    /* the fault at t=1000 cuts 198.18.1.1 and 100.64.1.1 */
+    add(a, "{\"t\":3500,\"src\":\"swarm\",\"ev\":\"dead_detected\",\"conn\":\"198.18.1.1:1000\",\"client_id\":\"a\",\"reason\":\"ping_timeout\"}");
+    add(a, "{\"t\":4000,\"src\":\"broker\",\"ev\":\"close\",\"conn\":\"198.18.1.1:1000\",\"client_id\":\"a\",\"reason\":\"keepalive_timeout\"}");
+    add(a, "{\"t\":4001,\"src\":\"swarm\",\"ev\":\"will_received\",\"client_id\":\"w\",\"whose\":\"a\"}");
+    add(a, "{\"t\":4002,\"src\":\"swarm\",\"ev\":\"will_received\",\"client_id\":\"w2\",\"whose\":\"a\"}");
+    add(a, "{\"t\":2000,\"src\":\"broker\",\"ev\":\"close\",\"conn\":\"198.18.1.1:1001\",\"client_id\":\"c\",\"reason\":\"keepalive_timeout\"}");
+    add(a, "{\"t\":2500,\"src\":\"broker\",\"ev\":\"close\",\"conn\":\"198.18.0.10:7000\",\"client_id\":\"n\",\"reason\":\"keepalive_timeout\"}");
+    connect_pair(a, "a", "198.18.1.1:1002", "198.18.1.1:1002", 6000);
+    /* no fault touched b's second connection */
+    add(a, "{\"t\":5000,\"src\":\"broker\",\"ev\":\"close\",\"conn\":\"198.18.1.2:2001\",\"client_id\":\"b\",\"reason\":\"keepalive_timeout\"}");
+    /* after the end: the runner's own stop */
+    add(a, "{\"t\":99000,\"src\":\"broker\",\"ev\":\"close\",\"conn\":\"198.18.1.1:1002\",\"client_id\":\"a\",\"reason\":\"client_disconnect\"}");
+
+    fl_live live;
+    fl_analysis_live(a, &live);
+    cr_expect_eq(live.reconnects, 1);
+
+    fl_report *r = fl_report_new();
+    fl_truth truth = { .kind = "cable-pull", .target = "x", .inject_ns = 1000, .heal_ns = 5500, .addrs = cut,
+                       .naddrs = 2, .broker_side = true, .client_side = true, .will = true };
+    cr_assert_eq(fl_analysis_report(a, &truth, 1, 500, 10000, r), 0);
+    char err[200];
+    cr_assert_geq(fl_report_finish(r, err, sizeof err), 0, "%s", err);
+    cr_expect_eq(metric(r, "faults[0].affected"), 3);
+    cr_expect_eq(metric(r, "faults[0].broker.detected"), 3);
+    cr_expect_eq(metric(r, "faults[0].broker.undetected"), 0);
+    cr_expect_eq(metric(r, "faults[0].broker.max"), 3000e-9);
+    cr_expect_eq(metric(r, "faults[0].broker.min"), 1000e-9);
+    cr_expect_eq(metric(r, "faults[0].client.detected"), 1);
+    cr_expect_eq(metric(r, "faults[0].client.undetected"), 2);
+    cr_expect_eq(metric(r, "faults[0].will.detected"), 1);
+    cr_expect_eq(metric(r, "faults[0].will.max"), 3001e-9);
+    cr_expect_eq(metric(r, "faults[0].recovery.count"), 1);
+    cr_expect_eq(metric(r, "faults[0].recovery.max"), 5005e-9); /* connected logs 5 ns after connect */
+    cr_expect_eq(metric(r, "false_disconnects"), 2); /* b: eof at 900; its second connection at 5000 */
+    fl_report_free(r);
+    fl_analysis_free(a);
+}
+
+Test(analyze, fault_never_injected_is_empty)
+{
+    fl_analysis *a = fl_analysis_new();
+    connect_pair(a, "a", "198.18.1.1:1000", "198.18.1.1:1000", 100);
+    fl_report *r = fl_report_new();
+    fl_truth truth = { .kind = "partition", .target = "x", .addrs = cut, .naddrs = 1, .broker_side = true, .client_side = true };
+    cr_assert_eq(fl_analysis_report(a, &truth, 1, 500, 10000, r), 0);
+    char err[200];
+    cr_assert_geq(fl_report_finish(r, err, sizeof err), 0, "%s", err);
+    cr_expect_eq(metric(r, "faults[0].affected"), 0);
+    fl_report_free(r);
+    fl_analysis_free(a);
+}
+
+Test(analyze, conn_addr)
+{
+    char buf[64];
+    cr_expect_str_eq(fl_conn_addr("198.18.1.2:40312", buf, sizeof buf), "198.18.1.2");
+    cr_expect_str_eq(fl_conn_addr("[fd00::2]:40312", buf, sizeof buf), "fd00::2");
+}

@@ -1,0 +1,58 @@
+/* SIGINT in the middle of a run: flatline stops cleanly, still writes a report
+ * marked incomplete, exits 4 and leaves no namespace behind. */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static int leftover_namespaces(pid_t pid)
+{
+    char prefix[32];
+    snprintf(prefix, sizeof prefix, "fl%d-", (int)pid);
+    DIR *d = opendir("/run/netns");
+    if (!d)
+        return 0;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+    closedir(d);
+    return n;
+}
+
+Test(run, sigint_writes_incomplete_report, .timeout = 60)
+{
+    char dir[] = "/tmp/flatline-test-XXXXXX", report[128];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(report, sizeof report, "%s/report.json", dir);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        int null = open("/dev/null", 1);
+        dup2(null, STDOUT_FILENO);
+        dup2(null, STDERR_FILENO);
+        execl(FLATLINE_BINARY_DIR "/flatline", "flatline", "run", FLATLINE_SOURCE_DIR "/scenarios/quickstart.json",
+              "-o", report, (char *)NULL);
+        _exit(127);
+    }
+    /* Let it reach the measuring phase (it connects in well under a second). */
+    struct timespec ts = { 3, 0 };
+    nanosleep(&ts, NULL);
+    kill(pid, SIGINT);
+    int status;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 4, "exit status %d", status);
+    cr_expect_eq(leftover_namespaces(pid), 0);
+    json_t *r = json_load_file(report, 0, NULL);
+    cr_assert_not_null(r, "no report after SIGINT");
+    cr_expect(json_is_false(json_object_get(json_object_get(r, "run"), "complete")));
+    json_decref(r);
+    unlink(report);
+    rmdir(dir);
+}

@@ -1,0 +1,110 @@
+/* Runs one shipped scenario end to end (root, namespaces) and checks the
+ * report: the run completed, every expectation held, no measured detection
+ * lies outside the model's window (the report's verdicts, whose tolerance is
+ * the report's: 0.25 s + 2 % of the window's end), and no namespace of the
+ * run is left. SCENARIO is set per test executable by CMake. */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef SCENARIO
+#define SCENARIO "quickstart"
+#endif
+
+/* The runner names its namespaces "fl<pid>-..." */
+static int leftover_namespaces(pid_t pid)
+{
+    char prefix[32];
+    snprintf(prefix, sizeof prefix, "fl%d-", (int)pid);
+    DIR *d = opendir("/run/netns");
+    if (!d)
+        return 0;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+    closedir(d);
+    return n;
+}
+
+/* Does the scenario have an expectation on faults[i].<side>.outside? */
+static bool expects_outside(json_t *report, size_t fault, const char *side)
+{
+    char metric[64];
+    snprintf(metric, sizeof metric, "faults[%zu].%s.outside", fault, side);
+    json_t *list = json_object_get(report, "expectations");
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        const char *m = json_string_value(json_object_get(json_array_get(list, i), "metric"));
+        if (m && strcmp(m, metric) == 0)
+            return true;
+    }
+    return false;
+}
+
+static pid_t start(const char *report, const char *log)
+{
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        FILE *f = freopen(log, "w", stdout);
+        (void)f;
+        dup2(fileno(stdout), STDERR_FILENO);
+        execl(FLATLINE_BINARY_DIR "/flatline", "flatline", "run", FLATLINE_SOURCE_DIR "/scenarios/" SCENARIO ".json",
+              "-o", report, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+static void show_log(const char *log)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "cat %s >&2", log);
+    if (system(cmd) != 0)
+        fprintf(stderr, "(no log)\n");
+}
+
+Test(run, SCENARIO_ID, .timeout = 110)
+{
+    char dir[] = "/tmp/flatline-test-XXXXXX", report[128], log[128];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(report, sizeof report, "%s/report.json", dir);
+    snprintf(log, sizeof log, "%s/run.log", dir);
+    pid_t pid = start(report, log);
+    int status;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        show_log(log);
+    cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, SCENARIO ": exit status %d", status);
+    cr_expect_eq(leftover_namespaces(pid), 0, SCENARIO ": namespaces left behind");
+
+    json_error_t err;
+    json_t *r = json_load_file(report, 0, &err);
+    cr_assert_not_null(r, "report: %s", err.text);
+    cr_expect(json_is_true(json_object_get(json_object_get(r, "run"), "complete")));
+    cr_expect(json_is_true(json_object_get(r, "passed")), SCENARIO ": an expectation failed");
+    json_t *faults = json_object_get(r, "faults");
+    static const char *const sides[] = { "broker", "client", "will" };
+    for (size_t i = 0; i < json_array_size(faults); i++) {
+        json_t *f = json_array_get(faults, i);
+        for (size_t s = 0; s < 3; s++) {
+            json_t *side = json_object_get(f, sides[s]);
+            const char *verdict = json_string_value(json_object_get(side, "verdict"));
+            if (expects_outside(r, i, sides[s]))
+                continue; /* the scenario states how many lie outside: its expectation decides */
+            cr_expect(!verdict || strcmp(verdict, "outside") != 0, SCENARIO ": fault %zu %s outside the model window",
+                      i, sides[s]);
+        }
+    }
+    json_decref(r);
+    unlink(report);
+    unlink(log);
+    rmdir(dir);
+}
