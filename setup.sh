@@ -10,6 +10,7 @@ packages="
   libjansson-dev libpcap-dev nettle-dev
   libcriterion-dev
   clang libclang-rt-dev gcovr valgrind python3-jsonschema
+  chromium libpng-dev
   iproute2 conntrack procps iputils-ping
   qemu-system-x86 busybox-static cpio kmod xz-utils
   mosquitto mosquitto-clients python3 python3-paho-mqtt
@@ -31,6 +32,14 @@ if [ -n "$missing" ]; then
   apt-get update -qq
   # shellcheck disable=SC2086
   apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+# The charting library that `flatline plot` inlines into its pages, pinned by
+# the lockfile (docs/plot.md). Debian's npm if the machine has none of its own.
+command -v npm >/dev/null 2>&1 || apt-get install -y -qq --no-install-recommends npm >/dev/null
+here=$(cd "$(dirname "$0")" && pwd)
+if [ ! -f "$here/reports/plot-assets/node_modules/uplot/package.json" ]; then
+  npm ci --prefix "$here/reports/plot-assets" --no-audit --no-fund --loglevel=error
 fi
 
 # Debian starts a system mosquitto on install; flatline starts its own inside
