@@ -76,6 +76,7 @@ void fl_report_free(fl_report *r)
         return;
     free(r->version);
     free(r->kernel);
+    free(r->broken);
     json_decref(r->sysctls);
     free(r->scenario_name);
     json_decref(r->scenario);
@@ -162,6 +163,12 @@ int fl_report_set_scenario(fl_report *r, const char *name, const char *text, siz
 void fl_report_set_start(fl_report *r, int64_t realtime_ns) { r->start_realtime_ns = realtime_ns; }
 void fl_report_set_duration(fl_report *r, double s) { r->duration_s = s; }
 void fl_report_set_complete(fl_report *r, bool complete) { r->complete = complete; }
+
+void fl_report_set_broken(fl_report *r, const char *why)
+{
+    free(r->broken);
+    r->broken = why ? strdup(why) : NULL;
+}
 void fl_report_set_tolerance(fl_report *r, fl_tolerance tol) { r->tol = tol; }
 void fl_report_set_connections(fl_report *r, size_t total) { r->connections = total; }
 void fl_report_set_end(fl_report *r, uint64_t end_ns) { r->end_ns = end_ns; }
@@ -273,6 +280,29 @@ void fl_report_set_overhead(fl_report *r, double packets, double bytes, double c
     r->has_model_overhead = model != NULL;
     if (model)
         r->model_overhead = *model;
+}
+
+void fl_report_set_overhead_parts(fl_report *r, double mqtt_packets, double mqtt_bytes, double tcp_packets,
+                                  double tcp_bytes, size_t connections)
+{
+    r->has_overhead_parts = true;
+    r->oh_mqtt_packets = mqtt_packets;
+    r->oh_mqtt_bytes = mqtt_bytes;
+    r->oh_tcp_packets = tcp_packets;
+    r->oh_tcp_bytes = tcp_bytes;
+    r->oh_connections = connections;
+}
+
+void fl_report_set_overhead_unmeasured(fl_report *r, const char *reason, const fl_overhead *model)
+{
+    fl_report_set_overhead(r, NAN, NAN, 0, model);
+    snprintf(r->oh_reason, sizeof r->oh_reason, "%s", reason ? reason : "not measured");
+}
+
+/* value per connection-hour of the measured overhead; NAN without one */
+static double per_conn_hour(const fl_report *r, double value)
+{
+    return r->has_overhead && r->oh_conn_hours > 0 ? value / r->oh_conn_hours : NAN;
 }
 
 double fl_report_overhead_packets(const fl_report *r)
@@ -520,6 +550,25 @@ int fl_report_metric(const fl_report *r, const char *path, double *v, char *err,
     }
     if (strcmp(path, "overhead.bytes_per_conn_hour") == 0) {
         *v = fl_report_overhead_bytes(r);
+        return 0;
+    }
+    const double parts[][2] = {
+        { r->oh_mqtt_packets, r->oh_mqtt_bytes },
+        { r->oh_tcp_packets, r->oh_tcp_bytes },
+    };
+    static const char *const part_names[] = { "mqtt", "tcp" };
+    for (int i = 0; i < 2; i++) {
+        char name[64];
+        for (int k = 0; k < 2; k++) {
+            snprintf(name, sizeof name, "overhead.%s_%s_per_conn_hour", part_names[i], k ? "bytes" : "packets");
+            if (strcmp(path, name) == 0) {
+                *v = r->has_overhead_parts ? per_conn_hour(r, parts[i][k]) : NAN;
+                return 0;
+            }
+        }
+    }
+    if (strcmp(path, "overhead.connections") == 0) {
+        *v = r->has_overhead_parts ? (double)r->oh_connections : NAN;
         return 0;
     }
     if (strcmp(path, "overhead.model_packets_per_conn_hour") == 0) {

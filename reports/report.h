@@ -44,6 +44,9 @@ int fl_report_set_scenario(fl_report *r, const char *name, const char *text, siz
 void fl_report_set_start(fl_report *r, int64_t realtime_ns);
 void fl_report_set_duration(fl_report *r, double seconds);
 void fl_report_set_complete(fl_report *r, bool complete); /* false on SIGINT or a broken run */
+/* Why the run broke ("broker stopped unexpectedly (killed by SIGSEGV)"); the
+ * text is copied into run.broken. Not called: the run did not break. */
+void fl_report_set_broken(fl_report *r, const char *why);
 void fl_report_set_tolerance(fl_report *r, fl_tolerance tol); /* default FL_TOLERANCE_DEFAULT */
 void fl_report_set_connections(fl_report *r, size_t total);   /* connections in the run */
 /* CLOCK_MONOTONIC ns when the run stopped watching for detections: an
@@ -75,6 +78,14 @@ int fl_report_false_disconnect(fl_report *r, const char *conn, fl_side side, con
  * processes) over connection_hours; model: the prediction (may be NULL). */
 void fl_report_set_overhead(fl_report *r, double packets, double bytes, double connection_hours,
                             const fl_overhead *model);
+/* The measured totals' parts (after fl_report_set_overhead): mqtt is PINGREQ,
+ * PINGRESP and their ACKs, tcp is keep-alive probes and their answers;
+ * connections: how many connections the figures cover. */
+void fl_report_set_overhead_parts(fl_report *r, double mqtt_packets, double mqtt_bytes, double tcp_packets,
+                                  double tcp_bytes, size_t connections);
+/* Nothing to measure the overhead over: measured figures are null, with the
+ * reason; the model's prediction (may be NULL) is still reported. */
+void fl_report_set_overhead_unmeasured(fl_report *r, const char *reason, const fl_overhead *model);
 
 /* An expectation from the scenario: metric path, operator ("<", "<=", ">",
  * ">=", "==", "!="), value. Evaluated by fl_report_finish(). Returns -1 if op

@@ -65,6 +65,7 @@ struct fl_report {
     int64_t start_realtime_ns;
     double duration_s;
     bool complete;
+    char *broken; /* why the run broke, or NULL */
     fl_tolerance tol;
     size_t connections;
     uint64_t end_ns;
@@ -76,6 +77,10 @@ struct fl_report {
 
     bool has_overhead;
     double oh_packets, oh_bytes, oh_conn_hours;
+    bool has_overhead_parts;
+    double oh_mqtt_packets, oh_mqtt_bytes, oh_tcp_packets, oh_tcp_bytes;
+    size_t oh_connections;
+    char oh_reason[160]; /* "" unless unmeasured */
     bool has_model_overhead;
     fl_overhead model_overhead;
 

@@ -40,9 +40,14 @@ static json_t *side_json(const fl_report_fault *f, int side)
         json_object_set_new(reasons, s->reasons[i].reason,
                             json_pack("{s:I, s:o}", "count", (json_int_t)s->reasons[i].st.count, "latency_s",
                                       stats_json(&s->reasons[i].st)));
-    return json_pack("{s:I, s:I, s:o, s:o, s:o, s:I, s:s}", "detected", (json_int_t)s->st.count, "undetected",
-                     (json_int_t)s->undetected, "latency_s", stats_json(&s->st), "reasons", reasons, "model",
-                     f->has_model ? window_json(&f->model.side[side]) : json_null(), "outside",
+    /* Every detection's latency, in the order recorded: the statistics alone
+     * cannot draw a CDF (flatline plot). */
+    json_t *latencies = json_array();
+    for (size_t i = 0; i < s->lat.n; i++)
+        json_array_append_new(latencies, num(s->lat.v[i]));
+    return json_pack("{s:I, s:I, s:o, s:o, s:o, s:o, s:I, s:s}", "detected", (json_int_t)s->st.count, "undetected",
+                     (json_int_t)s->undetected, "latency_s", stats_json(&s->st), "latencies", latencies, "reasons",
+                     reasons, "model", f->has_model ? window_json(&f->model.side[side]) : json_null(), "outside",
                      (json_int_t)s->outside, "verdict", fl_verdict_name(s->verdict));
 }
 
@@ -104,6 +109,20 @@ json_t *fl_report_to_json(const fl_report *r)
                        "connection_hours", num(r->oh_conn_hours), "packets_per_conn_hour",
                        num(fl_report_overhead_packets(r)), "bytes_per_conn_hour", num(fl_report_overhead_bytes(r)),
                        "model", r->has_model_overhead ? overhead_model_json(&r->model_overhead) : json_null());
+    if (r->has_overhead && r->has_overhead_parts) {
+        double h = r->oh_conn_hours > 0 ? r->oh_conn_hours : NAN;
+        json_object_set_new(oh, "connections", json_integer((json_int_t)r->oh_connections));
+        json_object_set_new(oh, "mqtt", json_pack("{s:o, s:o, s:o, s:o}", "packets", num(r->oh_mqtt_packets), "bytes",
+                                                  num(r->oh_mqtt_bytes), "packets_per_conn_hour",
+                                                  num(r->oh_mqtt_packets / h), "bytes_per_conn_hour",
+                                                  num(r->oh_mqtt_bytes / h)));
+        json_object_set_new(oh, "tcp", json_pack("{s:o, s:o, s:o, s:o}", "packets", num(r->oh_tcp_packets), "bytes",
+                                                 num(r->oh_tcp_bytes), "packets_per_conn_hour",
+                                                 num(r->oh_tcp_packets / h), "bytes_per_conn_hour",
+                                                 num(r->oh_tcp_bytes / h)));
+    }
+    if (r->has_overhead && r->oh_reason[0])
+        json_object_set_new(oh, "reason", json_string(r->oh_reason));
 
     json_t *exps = json_array();
     for (size_t i = 0; i < r->nexps; i++) {
@@ -122,6 +141,8 @@ json_t *fl_report_to_json(const fl_report *r)
                             "complete", r->complete,
                             "connections", (json_int_t)r->connections,
                             "tolerance", "abs_s", num(r->tol.abs_s), "rel", num(r->tol.rel));
+    if (run)
+        json_object_set_new(run, "broken", r->broken ? json_string(r->broken) : json_null());
     json_t *scenario = json_pack("{s:s, s:s, s:O}", "name", r->scenario_name ? r->scenario_name : "", "sha256",
                                  r->sha256, "document", r->scenario ? r->scenario : json_null());
     json_t *fdo = json_pack("{s:I, s:o}", "count", (json_int_t)r->nfds, "connections", fds);

@@ -15,6 +15,11 @@ bool fl_report_want_color(FILE *out)
     return (!nc || !*nc) && isatty(fileno(out));
 }
 
+static const char *incomplete_why(const fl_report *r)
+{
+    return r->broken ? r->broken : "the run was interrupted";
+}
+
 static void window_text(char *buf, size_t len, const fl_report_fault *f, int side)
 {
     if (!f->has_model) {
@@ -77,8 +82,14 @@ static void overhead_line(const fl_report *r, char *buf, size_t len)
         snprintf(buf, len, "not measured");
         return;
     }
-    int n = snprintf(buf, len, "%.0f packets, %.0f bytes per connection-hour", fl_report_overhead_packets(r),
-                     fl_report_overhead_bytes(r));
+    int n = r->oh_reason[0]
+                ? snprintf(buf, len, "not measured (%s)", r->oh_reason)
+            : r->has_overhead_parts
+                ? snprintf(buf, len, "%.0f packets, %.0f bytes per connection-hour over %zu idle connections (mqtt %.0f, "
+                           "tcp %.0f packets)", fl_report_overhead_packets(r), fl_report_overhead_bytes(r),
+                           r->oh_connections, r->oh_mqtt_packets / r->oh_conn_hours, r->oh_tcp_packets / r->oh_conn_hours)
+                : snprintf(buf, len, "%.0f packets, %.0f bytes per connection-hour", fl_report_overhead_packets(r),
+                           fl_report_overhead_bytes(r));
     if (r->has_model_overhead && n > 0 && (size_t)n < len)
         snprintf(buf + n, len - (size_t)n, " (model: %.0f packets, %.0f bytes)", r->model_overhead.packets_per_hour,
                  r->model_overhead.bytes_per_hour);
@@ -112,9 +123,9 @@ static void expectation_text(const fl_expectation *e, char *buf, size_t len)
 
 int fl_report_print_summary(const fl_report *r, FILE *out, bool colour)
 {
-    fprintf(out, "%s%s: %zu connections, %.1f s%s\n", r->scenario_name ? "scenario " : "report",
+    fprintf(out, "%s%s: %zu connections, %.1f s%s%s%s\n", r->scenario_name ? "scenario " : "report",
             r->scenario_name ? r->scenario_name : "", r->connections, r->duration_s,
-            r->complete ? "" : " (INCOMPLETE: the run was interrupted)");
+            r->complete ? "" : " (INCOMPLETE: ", r->complete ? "" : incomplete_why(r), r->complete ? "" : ")");
     fl_table t;
     if (fault_rows(r, &t)) {
         fl_table_free(&t);
@@ -171,8 +182,8 @@ static int render_markdown(const fl_report *r, FILE *out)
     fprintf(out, "# flatline report%s%s\n\n", r->scenario_name ? ": " : "", r->scenario_name ? r->scenario_name : "");
     fprintf(out, "- flatline %s, kernel %s, seed %llu\n", r->version ? r->version : "?", r->kernel ? r->kernel : "?",
             (unsigned long long)r->seed);
-    fprintf(out, "- %zu connections, %.1f s%s\n", r->connections, r->duration_s,
-            r->complete ? "" : ", **incomplete** (the run was interrupted)");
+    fprintf(out, "- %zu connections, %.1f s%s%s%s\n", r->connections, r->duration_s,
+            r->complete ? "" : ", **incomplete** (", r->complete ? "" : incomplete_why(r), r->complete ? "" : ")");
     fprintf(out, "- scenario SHA-256 `%s`\n\n", r->sha256[0] ? r->sha256 : "-");
     fprintf(out, "## Faults\n\n");
     fl_table t;
@@ -287,8 +298,12 @@ static int render_junit(const fl_report *r, FILE *out)
         snprintf(name, sizeof name, "expect %s %s %g", r->exps[i].metric, r->exps[i].op, r->exps[i].value);
         testcase(out, suite, name, r->exps[i].pass ? NULL : msg, false);
     }
-    if (!r->complete)
-        fputs("    <system-err>the run was interrupted: the report is incomplete</system-err>\n", out);
+    if (!r->complete) {
+        /* The reason may hold any text: escape it as the other strings are. */
+        fputs("    <system-err>the report is incomplete: ", out);
+        xml_escaped(out, incomplete_why(r));
+        fputs("</system-err>\n", out);
+    }
     fputs("  </testsuite>\n</testsuites>\n", out);
     return 0;
 }
