@@ -37,7 +37,6 @@ struct fl_analysis {
     /* conn -> index of its newest record; jansson objects are the hash maps. */
     json_t *open_client, *open_broker;
     size_t up, detected, reconnects;
-    uint64_t pings, pingresps; /* from the swarms' counters events */
     json_t *wire; /* conn -> [[t, "fin"|"reset"], ...]: what the broker host sent (capture.h) */
 };
 
@@ -205,11 +204,6 @@ int fl_analysis_add(fl_analysis *a, const json_t *ev)
         }
         else if (strcmp(name, "will_received") == 0)
             return will_received(a, ev, t);
-        else if (strcmp(name, "counters") == 0) {
-            /* Cumulative per process, logged once as it stops. */
-            a->pings += (uint64_t)json_integer_value(json_object_get(ev, "pings"));
-            a->pingresps += (uint64_t)json_integer_value(json_object_get(ev, "pingresps"));
-        }
     } else if (strcmp(src, "wire") == 0) {
         const char *conn = json_string_value(json_object_get(ev, "conn"));
         if (!conn)
@@ -237,21 +231,40 @@ void fl_analysis_live(const fl_analysis *a, fl_live *out)
     out->reconnects = a->reconnects;
 }
 
-void fl_analysis_heartbeats(const fl_analysis *a, uint64_t end_ns, uint64_t *pings, uint64_t *pingresps,
-                            double *connection_hours)
+void fl_analysis_idle_overhead(const fl_analysis *a, const fl_conn_heartbeats *wire, size_t nwire, uint64_t end_ns,
+                               fl_idle_overhead *out)
 {
-    *pings = a->pings;
-    *pingresps = a->pingresps;
+    memset(out, 0, sizeof *out);
+    json_t *index = json_object(); /* conn -> index into wire */
+    bool *used = calloc(nwire + 1, sizeof *used);
+    for (size_t i = 0; i < nwire; i++)
+        json_object_set_new(index, wire[i].conn, json_integer((json_int_t)i));
     double ns = 0;
     for (size_t i = 0; i < a->ncc; i++) {
         const client_conn *c = &a->cc[i];
+        if (c->fault >= 0)
+            continue;
+        const broker_conn *b = c->broker >= 0 ? &a->bc[c->broker] : NULL;
         uint64_t until = c->dead && c->dead < end_ns ? c->dead : end_ns;
-        if (c->broker >= 0 && a->bc[c->broker].close && a->bc[c->broker].close < until)
-            until = a->bc[c->broker].close;
-        if (until > c->up)
-            ns += (double)(until - c->up);
+        if (b && b->close && b->close < until)
+            until = b->close;
+        if (until <= c->up)
+            continue;
+        ns += (double)(until - c->up);
+        out->connections++;
+        /* Behind a NAT only the broker's conn is the one on its wire. */
+        long w = lookup(index, b ? b->conn : c->conn);
+        if (w < 0 || !used || used[w])
+            continue; /* a reused port: its traffic is counted once */
+        used[w] = true;
+        out->mqtt_packets += (double)wire[w].mqtt_packets;
+        out->mqtt_bytes += (double)wire[w].mqtt_bytes;
+        out->tcp_packets += (double)wire[w].tcp_packets;
+        out->tcp_bytes += (double)wire[w].tcp_bytes;
     }
-    *connection_hours = ns / 3.6e12;
+    out->connection_hours = ns / 3.6e12;
+    free(used);
+    json_decref(index);
 }
 
 const char *fl_conn_addr(const char *conn, char *buf, size_t len)

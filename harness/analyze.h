@@ -55,11 +55,27 @@ typedef struct fl_live {
 } fl_live;
 void fl_analysis_live(const fl_analysis *a, fl_live *out);
 
-/* Heartbeat traffic the clients counted (PINGREQ sent, PINGRESP received) and
- * the connection-hours they were up until end_ns. Call after
- * fl_analysis_report (the join gives the broker-side ends). */
-void fl_analysis_heartbeats(const fl_analysis *a, uint64_t end_ns, uint64_t *pings, uint64_t *pingresps,
-                            double *connection_hours);
+/* Heartbeat traffic of one connection as the broker host's wire saw it
+ * (capture.h): mqtt is PINGREQ, PINGRESP and the bare ACKs answering them,
+ * tcp is keep-alive probes and their answers. Bytes are Ethernet frames. */
+typedef struct fl_conn_heartbeats {
+    char conn[64]; /* the client's address:port as the broker sees it */
+    uint64_t mqtt_packets, mqtt_bytes, tcp_packets, tcp_bytes;
+} fl_conn_heartbeats;
+
+/* Overhead over the connections no fault touched, each from its connect to
+ * its close or end_ns. */
+typedef struct fl_idle_overhead {
+    double mqtt_packets, mqtt_bytes, tcp_packets, tcp_bytes;
+    double connection_hours;
+    size_t connections; /* untouched connections that were up for some time */
+} fl_idle_overhead;
+
+/* Sums wire[] over the connections no fault touched. Call after
+ * fl_analysis_report (it decides which connections a fault cut). A conn that
+ * the wire never saw counts with zero traffic: it was up and silent. */
+void fl_analysis_idle_overhead(const fl_analysis *a, const fl_conn_heartbeats *wire, size_t nwire, uint64_t end_ns,
+                               fl_idle_overhead *out);
 
 /* The address part of a conn: "198.18.1.2:40312" -> "198.18.1.2",
  * "[fd00::2]:1" -> "fd00::2". buf needs 64 bytes. */

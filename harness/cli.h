@@ -18,6 +18,9 @@ int fl_cmd_run(int argc, char **argv);
 int fl_cmd_validate(int argc, char **argv);
 int fl_cmd_doctor(int argc, char **argv);
 int fl_cmd_cleanup(int argc, char **argv);
+int fl_cmd_compare(int argc, char **argv);
+int fl_cmd_model(int argc, char **argv);
+int fl_cmd_plot(int argc, char **argv);
 
 /* True for "-h" and "--help". */
 int fl_is_help(const char *arg);

@@ -19,6 +19,9 @@ static const struct {
     { "validate", fl_cmd_validate, "Check a scenario file without running it" },
     { "doctor", fl_cmd_doctor, "Check that this machine can run scenarios" },
     { "cleanup", fl_cmd_cleanup, "Remove namespaces and processes left by an interrupted run" },
+    { "compare", fl_cmd_compare, "Put reports (or a sweep's cells) side by side; regression gates" },
+    { "model", fl_cmd_model, "Print the model's detection windows and heartbeat cost" },
+    { "plot", fl_cmd_plot, "Draw reports as one self-contained HTML page of charts" },
 };
 
 int fl_is_help(const char *arg) { return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0; }

@@ -59,6 +59,12 @@ int fl_proc_start(fl_proc *p, const fl_proc_env *env, const char *config_text, c
             snprintf(err, errlen, "%s: pipe: %s", p->name, strerror(errno));
             goto fail;
         }
+        /* The broker writes its log with blocking writes: a 64 KiB pipe fills
+         * in one burst of closes (300 lines) whenever the runner is slow to
+         * read, and then the broker stalls and closes late. Ask for the most
+         * an unprivileged pipe may have (fs.pipe-max-size, 1 MiB by default);
+         * a smaller pipe still works. */
+        fcntl(ev[1], F_SETPIPE_SZ, 1 << 20);
         snprintf(program, sizeof program, "%s/%s", env->bindir,
                  p->kind == FL_PROC_BROKER ? "flatline-broker" : "flatline-swarm");
         snprintf(events_spec, sizeof events_spec, "fd:%d", ev[1]);

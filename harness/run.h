@@ -16,6 +16,12 @@ typedef struct fl_run_options {
     const char *pcap_dir;    /* --pcap; NULL: no capture */
     const char *bindir;      /* where flatline-broker and flatline-swarm are */
     bool keep_workdir;       /* keep configs and process logs even on success */
+    /* The scenario text the report keeps (a sweep's cell); NULL: scenario_path's bytes. */
+    const char *scenario_text;
+    size_t scenario_len;
+    /* Set: the finished report is handed over here (the caller frees it)
+     * instead of being freed; NULL is left when no report was made. */
+    struct fl_report **report_out;
 } fl_run_options;
 
 /* Returns the exit code (cli.h). */

@@ -6,6 +6,7 @@
 
 #include "core/clock.h"
 #include "predict.h"
+#include "profiles.h"
 #include "run_internal.h"
 #include "topology.h"
 
@@ -74,18 +75,6 @@ static void fault_line(runner *r, fault_run *f, const char *phase, uint64_t t_ns
                                           phase, "at", (json_int_t)t_ns));
 }
 
-static void link_to_degrade(const fl_sc_link *l, fl_degrade *d)
-{
-    memset(d, 0, sizeof *d);
-    d->delay_us = (uint32_t)(l->delay_ms * 1000);
-    d->jitter_us = (uint32_t)(l->jitter_ms * 1000);
-    d->loss = l->loss / 100;
-    d->duplicate = l->duplicate / 100;
-    d->reorder = l->reorder / 100;
-    d->rate_bytes_per_s = l->rate_kbit * 1000 / 8;
-    d->limit = l->limit;
-}
-
 /* Swarms on hosts a power loss killed: their exit is part of the fault. */
 static void expect_swarm_deaths(runner *r, fault_run *f)
 {
@@ -122,7 +111,7 @@ static void inject(runner *r, fault_run *f)
         break;
     case FL_FAULT_DEGRADE: {
         fl_degrade d;
-        link_to_degrade(&r->sc->links[f->spec->link], &d);
+        fl_link_to_degrade(&r->sc->links[f->spec->link], &d);
         rc = fl_fault_degrade(r->net, f->hosts, f->nhosts, &d, FL_DIR_BOTH, times, err, sizeof err);
         break;
     }

@@ -48,6 +48,10 @@ typedef struct runner {
     struct fl_capture *capture; /* broker host's wire, when on */
     struct fl_sockwatch *sockwatch; /* mosquitto: its closes, from socket states */
     bool captured;              /* the capture ran (it is closed before the report) */
+    fl_conn_heartbeats *heartbeats; /* the capture's counts at the end of the steady phase */
+    size_t nheartbeats;
+    bool heartbeats_counted;
+    uint64_t heartbeats_ns; /* when they were counted: the overhead's window ends there */
     fl_proc broker;
     bool broker_listening;
     fl_proc *swarms;
@@ -59,7 +63,6 @@ typedef struct runner {
     size_t faults_done;
 
     uint64_t start_ns, steady_ns, end_ns;
-    uint64_t keepalive_probes; /* TCP keep-alive probes sent by broker and clients */
     bool interrupted, broken;
     char broken_msg[512];
     fl_timer progress_timer;
@@ -83,7 +86,6 @@ int fl_runner_start_swarm(runner *r, fl_proc *p); /* (re)starts one, after a reb
 void fl_runner_stop_processes(runner *r);
 
 /* run_report.c */
-uint64_t fl_runner_keepalive_probes(runner *r); /* TcpExtTCPKeepAlive in broker and client hosts */
 int fl_runner_write_report(runner *r, int64_t start_realtime_ns, bool complete); /* returns the exit code */
 
 /* run_faults.c: resolves targets and arms the timers (relative to steady_ns). */

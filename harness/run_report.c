@@ -13,48 +13,6 @@
 #define FLATLINE_VERSION "0.0.0"
 #endif
 
-/* ---- heartbeat traffic ---- */
-
-/* TcpExtTCPKeepAlive (keep-alive probes sent) of the calling thread's
- * namespace; runs on a thread inside the host (fl_host_run). */
-static int read_keepalive_probes(void *arg)
-{
-    uint64_t *probes = arg;
-    FILE *f = fopen("/proc/thread-self/net/netstat", "re");
-    if (!f)
-        return -1;
-    char names[8192], values[8192];
-    int rc = -1;
-    while (fgets(names, sizeof names, f) && fgets(values, sizeof values, f)) {
-        if (strncmp(names, "TcpExt:", 7) != 0)
-            continue;
-        char *save_n, *save_v;
-        char *n = strtok_r(names, " \n", &save_n), *v = strtok_r(values, " \n", &save_v);
-        while (n && v) {
-            if (strcmp(n, "TCPKeepAlive") == 0) {
-                *probes += strtoull(v, NULL, 10);
-                rc = 0;
-            }
-            n = strtok_r(NULL, " \n", &save_n);
-            v = strtok_r(NULL, " \n", &save_v);
-        }
-    }
-    fclose(f);
-    return rc;
-}
-
-uint64_t fl_runner_keepalive_probes(runner *r)
-{
-    uint64_t probes = 0;
-    char err[128];
-    for (size_t i = 0; r->net && i < fl_netem_host_count(r->net); i++) {
-        fl_host *h = fl_netem_host(r->net, i);
-        if (h && fl_host_kind_of(h) != FL_HOST_NAT && fl_host_powered(h))
-            fl_host_run(h, read_keepalive_probes, &probes, err, sizeof err);
-    }
-    return probes;
-}
-
 /* ---- report ---- */
 
 static char *read_text(const char *path, size_t *len)
@@ -92,15 +50,18 @@ int fl_runner_write_report(runner *r, int64_t start_realtime_ns, bool complete)
     fl_report_set_version(rep, FLATLINE_VERSION);
     fl_report_set_kernel(rep, NULL);
     fl_report_set_seed(rep, sc->seed);
-    size_t len;
-    char *text = read_text(r->opt->scenario_path, &len);
-    if (text && fl_report_set_scenario(rep, sc->name, text, len, err, sizeof err) < 0)
+    size_t len = r->opt->scenario_len;
+    char *text = r->opt->scenario_text ? NULL : read_text(r->opt->scenario_path, &len);
+    const char *doc = r->opt->scenario_text ? r->opt->scenario_text : text;
+    if (doc && fl_report_set_scenario(rep, sc->name, doc, len, err, sizeof err) < 0)
         fl_progress_note(&r->progress, "warning: report: %s", err);
     free(text);
     fl_report_set_start(rep, start_realtime_ns);
     uint64_t end = r->end_ns ? r->end_ns : fl_now_ns();
     fl_report_set_duration(rep, r->steady_ns ? (double)(end - r->steady_ns) / 1e9 : 0);
     fl_report_set_complete(rep, complete);
+    if (r->broken)
+        fl_report_set_broken(rep, r->broken_msg);
     fl_report_set_end(rep, end);
 
     fl_truth *truths = calloc(sc->nfaults ? sc->nfaults : 1, sizeof *truths);
@@ -126,21 +87,26 @@ int fl_runner_write_report(runner *r, int64_t start_realtime_ns, bool complete)
     if (truths)
         fl_analysis_report(r->analysis, truths, sc->nfaults, r->steady_ns ? r->steady_ns : end, end, rep);
     free(truths);
-    /* On the wire per heartbeat: PINGREQ, PINGRESP and the client's ACK of it;
-     * a keep-alive probe and its answer. Both are counted where they start (the
-     * clients' counters, the kernels' TcpExtTCPKeepAlive); the ACK and the
-     * answer are inferred, as the model does. Bytes as on veth: 66 + payload. */
-    uint64_t pings, pingresps;
-    double hours;
-    fl_analysis_heartbeats(r->analysis, end, &pings, &pingresps, &hours);
-    double packets = (double)pings + 2.0 * (double)pingresps + 2.0 * (double)r->keepalive_probes;
-    double bytes = (double)pings * 68 + (double)pingresps * (68 + 66) + (double)r->keepalive_probes * 2 * 66;
+    /* Heartbeat overhead as counted on the broker host's wire, over the
+     * connections no fault touched: a cut connection stops pinging, and probes
+     * into a dead one are not idle overhead. */
     const fl_overhead *model = NULL;
     for (size_t i = 0; i < sc->nfaults && !model; i++)
         if (r->faults[i].have_model)
             model = &r->faults[i].model.overhead;
-    if (hours > 0)
-        fl_report_set_overhead(rep, packets, bytes, hours, model);
+    fl_idle_overhead idle;
+    fl_analysis_idle_overhead(r->analysis, r->heartbeats, r->nheartbeats, r->heartbeats_ns, &idle);
+    if (!r->heartbeats_counted) {
+        fl_report_set_overhead_unmeasured(rep, "the broker host's wire was not counted (no capture, or the run "
+                                               "stopped before the measurement ended)", model);
+    } else if (idle.connection_hours <= 0) {
+        fl_report_set_overhead_unmeasured(rep, "every connection was touched by a fault", model);
+    } else {
+        fl_report_set_overhead(rep, idle.mqtt_packets + idle.tcp_packets, idle.mqtt_bytes + idle.tcp_bytes,
+                               idle.connection_hours, model);
+        fl_report_set_overhead_parts(rep, idle.mqtt_packets, idle.mqtt_bytes, idle.tcp_packets, idle.tcp_bytes,
+                                     idle.connections);
+    }
     for (size_t i = 0; i < sc->nexpects; i++)
         fl_report_add_expectation_json(rep, sc->expects[i].metric, fl_op_name(sc->expects[i].op),
                                        sc->expects[i].value);
@@ -157,6 +123,9 @@ int fl_runner_write_report(runner *r, int64_t start_realtime_ns, bool complete)
         fprintf(stderr, "%s: cannot write the report: %s\n", fl_prog, err);
         exit_code = FL_EXIT_BROKEN;
     }
-    fl_report_free(rep);
+    if (r->opt->report_out)
+        *r->opt->report_out = rep;
+    else
+        fl_report_free(rep);
     return exit_code;
 }

@@ -8,6 +8,7 @@
 
 #include "core/clock.h"
 #include "jsonpos.h"
+#include "profiles.h"
 #include "scenario_shape.h"
 #ifdef FLATLINE_HAVE_SWARM_CONFIG
 #include "clients/config.h"
@@ -180,8 +181,26 @@ static void load_broker(fl_scenario *sc, const json_t *b, fl_diag *d)
     }
 }
 
-static void load_links(fl_scenario *sc, const json_t *links)
+/* The named network profile at path, or NULL after an error naming it. */
+static const fl_profile *find_profile(const char *name, const char *path, fl_diag *d)
 {
+    const fl_profile *p = fl_profile_find(name);
+    if (!p)
+        fl_diag_error(d, path, false, "no network profile named \"%s\" (there are: %s)", name, fl_profile_names());
+    return p;
+}
+
+/* A field given in the link object wins over its profile's value. */
+static void number_field(const json_t *l, const char *key, double *v)
+{
+    const json_t *j = json_object_get(l, key);
+    if (j)
+        *v = json_number_value(j);
+}
+
+static void load_links(fl_scenario *sc, const json_t *links, fl_diag *d)
+{
+    char path[PATH_LEN];
     sc->nlinks = json_object_size(links);
     sc->links = calloc(sc->nlinks ? sc->nlinks : 1, sizeof *sc->links);
     size_t i = 0;
@@ -190,15 +209,45 @@ static void load_links(fl_scenario *sc, const json_t *links)
     json_object_foreach((json_t *)links, name, l) {
         fl_sc_link *k = &sc->links[i++];
         k->name = name;
-        k->delay_ms = json_number_value(json_object_get(l, "delay_ms"));
-        k->jitter_ms = json_number_value(json_object_get(l, "jitter_ms"));
-        k->loss = json_number_value(json_object_get(l, "loss"));
-        k->duplicate = json_number_value(json_object_get(l, "duplicate"));
-        k->corrupt = json_number_value(json_object_get(l, "corrupt"));
-        k->reorder = json_number_value(json_object_get(l, "reorder"));
-        k->rate_kbit = (uint64_t)json_integer_value(json_object_get(l, "rate_kbit"));
+        const char *profile = str_or(l, "profile", NULL);
+        snprintf(path, sizeof path, "$.links");
+        fl_jsonpath_member(path, sizeof path, name);
+        fl_jsonpath_member(path, sizeof path, "profile");
+        const fl_profile *p = profile ? find_profile(profile, path, d) : NULL;
+        if (p)
+            fl_profile_to_link(p, k);
+        number_field(l, "delay_ms", &k->delay_ms);
+        number_field(l, "jitter_ms", &k->jitter_ms);
+        number_field(l, "loss", &k->loss);
+        number_field(l, "duplicate", &k->duplicate);
+        number_field(l, "corrupt", &k->corrupt);
+        number_field(l, "reorder", &k->reorder);
+        if (json_object_get(l, "rate_kbit"))
+            k->rate_kbit = (uint64_t)json_integer_value(json_object_get(l, "rate_kbit"));
         k->limit = (uint32_t)json_integer_value(json_object_get(l, "limit"));
     }
+}
+
+/* A group's "profile": the link of that name in $.links if the scenario
+ * defines one, else an implicit link holding the profile's values. */
+static int profile_link(fl_scenario *sc, const char *profile, const char *path, fl_diag *d)
+{
+    int i = find_link(sc, profile);
+    if (i >= 0)
+        return i;
+    const fl_profile *p = find_profile(profile, path, d);
+    if (!p)
+        return -1;
+    fl_sc_link *links = realloc(sc->links, (sc->nlinks + 1) * sizeof *links);
+    if (!links) {
+        fl_diag_error(d, path, false, "out of memory");
+        return -1;
+    }
+    sc->links = links;
+    memset(&sc->links[sc->nlinks], 0, sizeof *links);
+    sc->links[sc->nlinks].name = p->name;
+    fl_profile_to_link(p, &sc->links[sc->nlinks]);
+    return (int)sc->nlinks++;
 }
 
 static void check_links(const fl_scenario *sc, fl_diag *d)
@@ -236,7 +285,7 @@ static void load_middleboxes(fl_scenario *sc, const json_t *mbs, fl_diag *d)
 /* The group as flatline-swarm reads it: the runner's own fields removed. */
 static json_t *swarm_group_json(const json_t *g)
 {
-    static const char *const runner_fields[] = { "hosts", "clients_per_host", "sysctls", "behind", "link", NULL };
+    static const char *const runner_fields[] = { "hosts", "clients_per_host", "sysctls", "behind", "link", "profile", NULL };
     json_t *copy = json_deep_copy(g);
     for (const char *const *f = runner_fields; *f; f++)
         json_object_del(copy, *f);
@@ -313,6 +362,12 @@ static void load_groups(fl_scenario *sc, const json_t *groups, fl_diag *d)
         const char *link = str_or(j, "link", NULL);
         if (link && (g->link = find_link(sc, link)) < 0)
             fl_diag_error(d, at(sub, "$.groups", i, "link"), false, "no link profile named \"%s\" in $.links", link);
+        const char *profile = str_or(j, "profile", NULL);
+        if (profile && link)
+            fl_diag_error(d, at(sub, "$.groups", i, "profile"), false,
+                          "a group takes \"link\" or \"profile\", not both");
+        else if (profile)
+            g->link = profile_link(sc, profile, at(sub, "$.groups", i, "profile"), d);
         g->sysctls = json_object_get(j, "sysctls");
         if (g->sysctls)
             check_sysctls(g->sysctls, at(sub, "$.groups", i, "sysctls"), d);
@@ -534,7 +589,7 @@ fl_scenario *fl_scenario_parse(const char *text, size_t len, const char *name, f
 
     json_t *no_links = json_object();
     const json_t *links = json_object_get(doc, "links");
-    load_links(sc, links ? links : no_links);
+    load_links(sc, links ? links : no_links, d);
     json_decref(no_links);
     check_links(sc, d);
     load_middleboxes(sc, json_object_get(doc, "middleboxes"), d);

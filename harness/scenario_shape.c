@@ -95,6 +95,7 @@ static const fl_shape rate = { .types = FL_T_INT, .what = "a rate in kbit/s (0: 
 static const fl_shape limit = { .types = FL_T_INT, .what = "a queue limit in packets", .has_min = true, .min = 0, .has_max = true,
                                 .max = 1000000 };
 static const fl_field link_fields[] = {
+    { "profile", &name_str, false },
     { "delay_ms", &millis, false },
     { "jitter_ms", &millis, false },
     { "loss", &percent, false },
@@ -206,6 +207,7 @@ static const fl_field group_fields[] = {
     { "sysctls", &sysctls, false },
     { "behind", &name_str, false },
     { "link", &name_str, false },
+    { "profile", &name_str, false },
     { NULL, NULL, false },
 };
 static const fl_shape group = { .types = FL_T_OBJ, .what = "a group object", .fields = group_fields };

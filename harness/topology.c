@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "profiles.h"
+
 unsigned fl_group_procs_per_host(const fl_sc_group *g)
 {
     return (g->clients_per_host + FL_SWARM_SPLIT - 1) / FL_SWARM_SPLIT;
@@ -30,6 +32,32 @@ static fl_sysctl *sysctls_of(const json_t *obj, size_t *n, char (*buf)[24])
         i++;
     }
     return list;
+}
+
+/* A group's or the broker's link (a profile) holds for the whole run: its
+ * netem qdiscs go on both ends of each host's link before anything starts. */
+static int apply_links(const fl_scenario *sc, fl_netem *net, char *err, size_t errlen)
+{
+    fl_degrade d;
+    if (sc->broker.link >= 0) {
+        fl_host *b = fl_netem_broker(net);
+        fl_link_to_degrade(&sc->links[sc->broker.link], &d);
+        int rc = fl_fault_degrade(net, &b, 1, &d, FL_DIR_BOTH, NULL, err, errlen);
+        if (rc < 0)
+            return rc;
+    }
+    for (size_t i = 0; i < sc->ngroups; i++) {
+        if (sc->groups[i].link < 0)
+            continue;
+        fl_link_to_degrade(&sc->links[sc->groups[i].link], &d);
+        for (unsigned h = 0; h < sc->groups[i].hosts; h++) {
+            fl_host *host = fl_netem_group_host(net, i, h);
+            int rc = fl_fault_degrade(net, &host, 1, &d, FL_DIR_BOTH, NULL, err, errlen);
+            if (rc < 0)
+                return rc;
+        }
+    }
+    return 0;
 }
 
 int fl_topology_build(const fl_scenario *sc, const char *prefix, fl_netem **out, char *err, size_t errlen)
@@ -78,6 +106,10 @@ int fl_topology_build(const fl_scenario *sc, const char *prefix, fl_netem **out,
     spec.nats = nats;
     spec.n_nats = sc->nmiddleboxes;
     rc = fl_netem_build(&spec, out, err, errlen);
+    if (rc == 0 && (rc = apply_links(sc, *out, err, errlen)) < 0) {
+        fl_netem_teardown(*out, NULL, 0);
+        *out = NULL;
+    }
 out:
     for (size_t i = 0; lists && i <= sc->ngroups; i++)
         free(lists[i]);

@@ -71,6 +71,28 @@ static void show_log(const char *log)
         fprintf(stderr, "(no log)\n");
 }
 
+/* quickstart's untouched host: the heartbeat traffic counted on the broker's
+ * wire matches the model's (KA 3 s: 1200 exchanges of PINGREQ 68, PINGRESP
+ * 68 and a bare ACK 66 bytes an hour) within 10 %: a short run counts whole
+ * exchanges. */
+static void check_idle_overhead(json_t *report)
+{
+    json_t *oh = json_object_get(report, "overhead");
+    json_t *mqtt = json_object_get(oh, "mqtt"), *model = json_object_get(oh, "model");
+    cr_assert(json_is_object(mqtt), "overhead.mqtt missing (reason: %s)",
+              json_string_value(json_object_get(oh, "reason")));
+    cr_expect_eq(json_integer_value(json_object_get(oh, "connections")), 25, "the untouched host's 25 connections");
+    static const char *const what[][2] = { { "packets_per_conn_hour", "mqtt_packets_per_conn_hour" },
+                                           { "bytes_per_conn_hour", "mqtt_bytes_per_conn_hour" } };
+    for (int i = 0; i < 2; i++) {
+        double measured = json_number_value(json_object_get(mqtt, what[i][0]));
+        double predicted = json_number_value(json_object_get(model, what[i][1]));
+        cr_expect_gt(predicted, 0, "model %s", what[i][1]);
+        cr_expect(measured >= 0.9 * predicted && measured <= 1.1 * predicted, "mqtt %s %.0f, model %.0f", what[i][0],
+                  measured, predicted);
+    }
+}
+
 Test(run, SCENARIO_ID, .timeout = 110)
 {
     char dir[] = "/tmp/flatline-test-XXXXXX", report[128], log[128];
@@ -103,6 +125,8 @@ Test(run, SCENARIO_ID, .timeout = 110)
                       i, sides[s]);
         }
     }
+    if (strcmp(SCENARIO, "quickstart") == 0)
+        check_idle_overhead(r);
     json_decref(r);
     unlink(report);
     unlink(log);
