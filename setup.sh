@@ -10,7 +10,7 @@ packages="
   libjansson-dev libpcap-dev nettle-dev
   libcriterion-dev
   clang libclang-rt-dev gcovr valgrind python3-jsonschema
-  chromium libpng-dev
+  chromium libpng-dev cmark-gfm libxml2-utils
   iproute2 conntrack procps iputils-ping
   qemu-system-x86 busybox-static cpio kmod xz-utils
   mosquitto mosquitto-clients python3 python3-paho-mqtt
