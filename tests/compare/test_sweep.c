@@ -6,7 +6,6 @@
  * each median lies in its model window, and the JUnit and Markdown outputs
  * parse. No namespace of the run is left. */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,22 +13,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define SCENARIO FLATLINE_SOURCE_DIR "/scenarios/matrix-keepalive-grace.json"
+#include "support/leftovers.h"
 
-static int leftover_namespaces(pid_t pid)
-{
-    char prefix[32];
-    snprintf(prefix, sizeof prefix, "fl%d-", (int)pid);
-    DIR *d = opendir("/run/netns");
-    if (!d)
-        return 0;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
-    closedir(d);
-    return n;
-}
+#define SCENARIO FLATLINE_SOURCE_DIR "/scenarios/matrix-keepalive-grace.json"
 
 static int shell(const char *cmd)
 {

@@ -1,7 +1,6 @@
 /* SIGINT in the middle of a run: flatline stops cleanly, still writes a report
  * marked incomplete, exits 4 and leaves no namespace behind. */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <signal.h>
@@ -11,20 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static int leftover_namespaces(pid_t pid)
-{
-    char prefix[32];
-    snprintf(prefix, sizeof prefix, "fl%d-", (int)pid);
-    DIR *d = opendir("/run/netns");
-    if (!d)
-        return 0;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
-    closedir(d);
-    return n;
-}
+#include "support/leftovers.h"
 
 Test(run, sigint_writes_incomplete_report, .timeout = 60)
 {

@@ -4,7 +4,6 @@
  * the report's: 0.25 s + 2 % of the window's end), and no namespace of the
  * run is left. SCENARIO is set per test executable by CMake. */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -14,25 +13,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "support/leftovers.h"
+
 #ifndef SCENARIO
 #define SCENARIO "quickstart"
 #endif
-
-/* The runner names its namespaces "fl<pid>-..." */
-static int leftover_namespaces(pid_t pid)
-{
-    char prefix[32];
-    snprintf(prefix, sizeof prefix, "fl%d-", (int)pid);
-    DIR *d = opendir("/run/netns");
-    if (!d)
-        return 0;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
-    closedir(d);
-    return n;
-}
 
 /* Does the scenario have an expectation on faults[i].<side>.outside? */
 static bool expects_outside(json_t *report, size_t fault, const char *side)

@@ -2,13 +2,14 @@
  * drawn, its 25 broker and 25 client latencies in the page's data, and the
  * curve on screen in both charts. */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "support/leftovers.h"
 
 #include "browser.h"
 
@@ -27,22 +28,6 @@ static void remove_dir(void)
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     cr_assert_eq(system(cmd), 0);
-}
-
-/* The runner names its namespaces "fl<pid>-..." and removes them itself. */
-static int leftover_namespaces(pid_t pid)
-{
-    char prefix[32];
-    snprintf(prefix, sizeof prefix, "fl%d-", (int)pid);
-    DIR *d = opendir("/run/netns");
-    if (!d)
-        return 0;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
-    closedir(d);
-    return n;
 }
 
 static void run_quickstart(const char *report, const char *log)
