@@ -5,7 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
+
+#include "support/leftovers.h"
 
 #define BAD_DIR FLATLINE_SOURCE_DIR "/tests/bad-scenarios"
 
@@ -56,6 +61,64 @@ Test(bad_scenarios, each_fails_with_its_message)
     }
     closedir(dir);
     cr_expect_geq(checked, 15, "only %d bad scenarios", checked);
+}
+
+/* `flatline run` refuses the same files the same way before it creates
+ * anything: exit 2, no report, no namespace and no state file of that run. */
+static int run_refused(const char *name, char **out, pid_t *pid)
+{
+    char path[512], report[64];
+    snprintf(path, sizeof path, "%s/%s", BAD_DIR, name);
+    snprintf(report, sizeof report, "/tmp/flatline-bad-%d.json", (int)getpid());
+    int fds[2];
+    cr_assert_eq(pipe(fds), 0);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&fa, fds[1], STDERR_FILENO);
+    posix_spawn_file_actions_addclose(&fa, fds[0]);
+    char *argv[] = { "flatline", "run", path, "-o", report, NULL };
+    extern char **environ;
+    cr_assert_eq(posix_spawn(pid, FLATLINE_BINARY_DIR "/flatline", &fa, NULL, argv, environ), 0);
+    posix_spawn_file_actions_destroy(&fa);
+    close(fds[1]);
+    FILE *f = fdopen(fds[0], "r");
+    *out = slurp(f);
+    fclose(f);
+    int status;
+    waitpid(*pid, &status, 0);
+    struct stat st;
+    cr_expect_neq(stat(report, &st), 0, "%s: a report was written", name);
+    unlink(report);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+Test(bad_scenarios, run_refuses_before_creating_anything)
+{
+    if (geteuid() != 0)
+        cr_skip_test("flatline run needs root to get as far as reading the scenario");
+    DIR *dir = opendir(BAD_DIR);
+    cr_assert_not_null(dir);
+    struct dirent *e;
+    int checked = 0;
+    while ((e = readdir(dir))) {
+        size_t len = strlen(e->d_name);
+        if (len < 6 || strcmp(e->d_name + len - 5, ".json") != 0)
+            continue;
+        char *out;
+        pid_t pid;
+        int rc = run_refused(e->d_name, &out, &pid);
+        cr_expect_eq(rc, 2, "%s: flatline run exit %d, want 2: %s", e->d_name, rc, out);
+        cr_expect(strstr(out, e->d_name) && strstr(out, "nothing was created"), "%s: message: %s", e->d_name, out);
+        cr_expect_eq(leftover_namespaces(pid), 0, "%s: namespaces of the refused run exist", e->d_name);
+        char state[64];
+        snprintf(state, sizeof state, "/run/flatline/fl%d.json", (int)pid);
+        cr_expect_neq(access(state, F_OK), 0, "%s: the refused run left %s", e->d_name, state);
+        free(out);
+        checked++;
+    }
+    closedir(dir);
+    cr_expect_geq(checked, 30, "only %d bad scenarios", checked);
 }
 
 Test(bad_scenarios, shipped_scenarios_are_valid)
