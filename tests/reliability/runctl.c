@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -62,6 +63,10 @@ void rc_start(rc_run *r, const char *scenario, const char *pause_at)
         dup2(null, STDIN_FILENO);
         dup2(log, STDOUT_FILENO);
         dup2(log, STDERR_FILENO);
+        /* A runner paused by the hook would outlive a test that dies (a ctest
+         * timeout) stopped forever; SIGKILL reaches even a stopped process,
+         * and `flatline cleanup` then takes what it built. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (pause_at)
             setenv("FLATLINE_TEST_PAUSE_AT", pause_at, 1);
         else
