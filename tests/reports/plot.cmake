@@ -8,7 +8,7 @@ if(TARGET flatline)
   pkg_check_modules(LIBPNG IMPORTED_TARGET libpng)
   if(LIBPNG_FOUND)
     flatline_add_test(NAME test_plot_render SOURCES ${plot_tests}/test_plot_render.c ${plot_tests}/browser.c
-                      LIBS flatline_reports PkgConfig::LIBPNG TIMEOUT 300)
+                      LIBS flatline_reports PkgConfig::LIBPNG TIMEOUT 300 LABELS spawns)
     target_include_directories(test_plot_render PRIVATE ${plot_tests})
     add_dependencies(test_plot_render flatline)
     # A real run of scenarios/quickstart.json, then its page.
