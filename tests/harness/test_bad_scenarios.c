@@ -28,16 +28,26 @@ static char *slurp(FILE *f)
     return buf;
 }
 
+/* The next *.json entry of dir, with its name's length; NULL at the end. */
+static struct dirent *next_scenario(DIR *dir, size_t *len)
+{
+    struct dirent *e;
+    while ((e = readdir(dir))) {
+        *len = strlen(e->d_name);
+        if (*len > 5 && strcmp(e->d_name + *len - 5, ".json") == 0)
+            return e;
+    }
+    return NULL;
+}
+
 Test(bad_scenarios, each_fails_with_its_message)
 {
     DIR *dir = opendir(BAD_DIR);
     cr_assert_not_null(dir);
     struct dirent *e;
+    size_t len;
     int checked = 0;
-    while ((e = readdir(dir))) {
-        size_t len = strlen(e->d_name);
-        if (len < 6 || strcmp(e->d_name + len - 5, ".json") != 0)
-            continue;
+    while ((e = next_scenario(dir, &len))) {
         char expect_path[512], cmd[1024];
         snprintf(expect_path, sizeof expect_path, "%s/%.*s.expect", BAD_DIR, (int)(len - 5), e->d_name);
         FILE *ef = fopen(expect_path, "r");
@@ -100,11 +110,9 @@ Test(bad_scenarios, run_refuses_before_creating_anything)
     DIR *dir = opendir(BAD_DIR);
     cr_assert_not_null(dir);
     struct dirent *e;
+    size_t len;
     int checked = 0;
-    while ((e = readdir(dir))) {
-        size_t len = strlen(e->d_name);
-        if (len < 6 || strcmp(e->d_name + len - 5, ".json") != 0)
-            continue;
+    while ((e = next_scenario(dir, &len))) {
         char *out;
         pid_t pid;
         int rc = run_refused(e->d_name, &out, &pid);
@@ -126,11 +134,9 @@ Test(bad_scenarios, shipped_scenarios_are_valid)
     DIR *dir = opendir(FLATLINE_SOURCE_DIR "/scenarios");
     cr_assert_not_null(dir);
     struct dirent *e;
+    size_t len;
     int checked = 0;
-    while ((e = readdir(dir))) {
-        size_t len = strlen(e->d_name);
-        if (len < 6 || strcmp(e->d_name + len - 5, ".json") != 0)
-            continue;
+    while ((e = next_scenario(dir, &len))) {
         char cmd[1024];
         snprintf(cmd, sizeof cmd, "%s/flatline validate %s/scenarios/%s 2>&1", FLATLINE_BINARY_DIR,
                  FLATLINE_SOURCE_DIR, e->d_name);
