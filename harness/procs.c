@@ -2,7 +2,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -166,4 +168,44 @@ const char *fl_proc_status_text(const fl_proc *p, char *buf, size_t len)
     else
         snprintf(buf, len, "status %d", p->status);
     return buf;
+}
+
+static void realtime_error(int e, int priority, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "SCHED_FIFO priority %d: %s%s", priority, strerror(e),
+             e == EPERM ? " (needs CAP_SYS_NICE and a real-time budget: RLIMIT_RTPRIO, the cgroup's cpu.rt_runtime_us)"
+                        : "");
+}
+
+static int set_fifo(pid_t pid, int priority)
+{
+    struct sched_param param = { .sched_priority = priority };
+    return sched_setscheduler(pid, SCHED_FIFO | SCHED_RESET_ON_FORK, &param) == 0 ? 0 : errno;
+}
+
+int fl_proc_set_realtime(pid_t pid, int priority, char *err, size_t errlen)
+{
+    int e = set_fifo(pid, priority);
+    if (e)
+        realtime_error(e, priority, err, errlen);
+    return e ? -1 : 0;
+}
+
+int fl_proc_realtime_possible(int priority, char *err, size_t errlen)
+{
+    /* The child's errno comes back as its exit status. */
+    pid_t pid = fork();
+    if (pid < 0) {
+        snprintf(err, errlen, "fork: %s", strerror(errno));
+        return -1;
+    }
+    if (pid == 0)
+        _exit(set_fifo(0, priority) & 0xff);
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    int e = WIFEXITED(status) ? WEXITSTATUS(status) : EPERM;
+    if (e)
+        realtime_error(e, priority, err, errlen);
+    return e ? -1 : 0;
 }

@@ -49,6 +49,15 @@ typedef struct fl_proc_env {
 int fl_proc_start(fl_proc *p, const fl_proc_env *env, const char *config_text, const char *const *extra_argv,
                   char *err, size_t errlen);
 
+/* Puts process pid (0: the caller) under SCHED_FIFO at priority, with
+ * SCHED_RESET_ON_FORK so that its own children run normally. Returns 0, or
+ * -1 with err naming the kernel's refusal. */
+int fl_proc_set_realtime(pid_t pid, int priority, char *err, size_t errlen);
+
+/* Whether this machine lets the runner do that: tried in a child that exits
+ * at once. Returns 0, or -1 with err. */
+int fl_proc_realtime_possible(int priority, char *err, size_t errlen);
+
 /* Writes one control line ("stop", "kill", "counters") to a swarm. */
 int fl_proc_command(fl_proc *p, const char *command);
 

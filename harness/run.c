@@ -288,6 +288,11 @@ static int preflight(const fl_scenario *sc, const fl_run_options *opt)
         fprintf(stderr, "%s: the scenario needs /usr/sbin/mosquitto (apt-get install mosquitto)\n", fl_prog);
         return FL_EXIT_MACHINE;
     }
+    char err[256];
+    if (sc->broker.realtime_priority && fl_proc_realtime_possible(sc->broker.realtime_priority, err, sizeof err) < 0) {
+        fprintf(stderr, "%s: $.broker.realtime_priority: this machine refuses %s\n", fl_prog, err);
+        return FL_EXIT_MACHINE;
+    }
     bool netem = false;
     for (size_t i = 0; i < sc->nfaults; i++)
         netem |= sc->faults[i].kind == FL_FAULT_DEGRADE;

@@ -54,6 +54,7 @@ typedef struct runner {
     uint64_t heartbeats_ns; /* when they were counted: the overhead's window ends there */
     fl_proc broker;
     bool broker_listening;
+    char broker_scheduling[32]; /* read back once it listened; "" before */
     fl_proc *swarms;
     size_t nswarms;
     size_t swarms_ready;

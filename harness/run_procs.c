@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +78,25 @@ static int probe_port(void *arg)
     return rc;
 }
 
+/* What the kernel says, not what the scenario asked: the report carries it. */
+static void read_back_scheduling(runner *r, pid_t pid)
+{
+    struct sched_param param;
+    int policy = sched_getscheduler(pid);
+    if (policy > 0)
+        policy &= ~SCHED_RESET_ON_FORK;
+    const char *name = policy == SCHED_FIFO    ? "SCHED_FIFO"
+                       : policy == SCHED_RR    ? "SCHED_RR"
+                       : policy == SCHED_OTHER ? "SCHED_OTHER"
+                       : policy == SCHED_BATCH ? "SCHED_BATCH"
+                       : policy == SCHED_IDLE  ? "SCHED_IDLE"
+                                               : "SCHED_UNKNOWN";
+    if ((policy == SCHED_FIFO || policy == SCHED_RR) && sched_getparam(pid, &param) == 0)
+        snprintf(r->broker_scheduling, sizeof r->broker_scheduling, "%s %d", name, param.sched_priority);
+    else
+        snprintf(r->broker_scheduling, sizeof r->broker_scheduling, "%s", name);
+}
+
 int fl_runner_start_broker(runner *r)
 {
     fl_proc_env env_value = proc_env(r);
@@ -103,6 +123,12 @@ int fl_runner_start_broker(runner *r)
         return -1;
     }
     free(text);
+    /* Set from here, before it listens: the clients connect after that, so
+     * every deadline it keeps is kept at this priority. */
+    if (sc->broker.realtime_priority && fl_proc_set_realtime(p->pid, sc->broker.realtime_priority, err, sizeof err) < 0) {
+        fl_runner_break(r, "%s: %s", p->name, err);
+        return -1;
+    }
     uint64_t deadline = fl_now_ns() + LISTEN_TIMEOUT_S * FL_NS_PER_S;
     if (p->kind == FL_PROC_MOSQUITTO) {
         probe_arg probe = { fl_netem_broker_addr(r->net), sc->broker.port };
@@ -121,7 +147,8 @@ int fl_runner_start_broker(runner *r)
                         LISTEN_TIMEOUT_S, r->workdir);
         return -1;
     }
-    fl_progress_note(&r->progress, "%s listening on %s", p->name, listen);
+    read_back_scheduling(r, p->pid);
+    fl_progress_note(&r->progress, "%s listening on %s (%s)", p->name, listen, r->broker_scheduling);
     return 0;
 }
 

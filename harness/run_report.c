@@ -49,6 +49,8 @@ int fl_runner_write_report(runner *r, int64_t start_realtime_ns, bool complete)
         return FL_EXIT_BROKEN;
     fl_report_set_version(rep, FLATLINE_VERSION);
     fl_report_set_kernel(rep, NULL);
+    if (r->broker_scheduling[0])
+        fl_report_set_broker_scheduling(rep, r->broker_scheduling);
     fl_report_set_seed(rep, sc->seed);
     size_t len = r->opt->scenario_len;
     char *text = r->opt->scenario_text ? NULL : read_text(r->opt->scenario_path, &len);

@@ -162,6 +162,9 @@ static void load_broker(fl_scenario *sc, const json_t *b, fl_diag *d)
     sc->broker.sysctls = json_object_get(b, "sysctls");
     if (sc->broker.sysctls)
         check_sysctls(sc->broker.sysctls, "$.broker.sysctls", d);
+    json_t *rt = json_object_get(b, "realtime_priority");
+    if (rt)
+        sc->broker.realtime_priority = (int)json_integer_value(rt);
     const char *link = str_or(b, "link", NULL);
     if (link && (sc->broker.link = find_link(sc, link)) < 0)
         fl_diag_error(d, "$.broker.link", false, "no link profile named \"%s\" in $.links", link);

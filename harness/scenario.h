@@ -23,6 +23,7 @@ typedef struct fl_sc_broker {
     json_t *options; /* broker config keys, without "listen" (borrowed) */
     json_t *sysctls; /* may be NULL */
     int link;        /* index into links, -1: none */
+    int realtime_priority; /* SCHED_FIFO priority 1..99 of the broker process, 0: normal scheduling */
 } fl_sc_broker;
 
 typedef struct fl_sc_link {

@@ -79,9 +79,12 @@ static const char *const broker_kinds[] = { "reference", "mosquitto", NULL };
 static const fl_shape broker_kind = { .types = FL_T_STR, .what = "a broker kind", .choices = broker_kinds };
 static const fl_shape port = { .types = FL_T_INT, .what = "a TCP port (1 to 65535)", .has_min = true, .min = 1, .has_max = true,
                                .max = 65535 };
+static const fl_shape rt_priority = { .types = FL_T_INT, .what = "a SCHED_FIFO priority (1 to 99)", .has_min = true,
+                                      .min = 1, .has_max = true, .max = 99 };
 static const fl_field broker_fields[] = {
     { "kind", &broker_kind, false },
     { "port", &port, false },
+    { "realtime_priority", &rt_priority, false },
     { "options", &broker_options, false },
     { "sysctls", &sysctls, false },
     { "link", &name_str, false },

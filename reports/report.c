@@ -76,6 +76,7 @@ void fl_report_free(fl_report *r)
         return;
     free(r->version);
     free(r->kernel);
+    free(r->broker_scheduling);
     free(r->broken);
     json_decref(r->sysctls);
     free(r->scenario_name);
@@ -105,6 +106,8 @@ void fl_report_set_kernel(fl_report *r, const char *release)
         release = u.release;
     replace_str(&r->kernel, release);
 }
+
+void fl_report_set_broker_scheduling(fl_report *r, const char *policy) { replace_str(&r->broker_scheduling, policy); }
 
 void fl_report_set_sysctl(fl_report *r, const char *name, const char *value)
 {

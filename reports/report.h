@@ -30,6 +30,9 @@ void fl_report_free(fl_report *r);
 void fl_report_set_version(fl_report *r, const char *flatline_version);
 void fl_report_set_kernel(fl_report *r, const char *kernel_release); /* NULL: read uname(2) */
 void fl_report_set_sysctl(fl_report *r, const char *name, const char *value);
+/* The broker process's CPU scheduling as the kernel reported it once the
+ * broker listened: "SCHED_OTHER", "SCHED_FIFO 50" ... (timing depends on it). */
+void fl_report_set_broker_scheduling(fl_report *r, const char *policy);
 /* Reads the sysctls that decide detection times (tcp_keepalive_*, tcp_retries*,
  * tcp_rto_*, nf_conntrack_tcp_*) from /proc/sys, which follows the calling
  * thread's network namespace, and records them as "<label>/<name>" (label NULL

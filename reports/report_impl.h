@@ -57,6 +57,7 @@ typedef struct fl_expectation {
 
 struct fl_report {
     char *version, *kernel;
+    char *broker_scheduling; /* as read back from the kernel, NULL: not known */
     json_t *sysctls;
     uint64_t seed;
     char *scenario_name;

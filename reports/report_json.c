@@ -143,6 +143,8 @@ json_t *fl_report_to_json(const fl_report *r)
                             "tolerance", "abs_s", num(r->tol.abs_s), "rel", num(r->tol.rel));
     if (run)
         json_object_set_new(run, "broken", r->broken ? json_string(r->broken) : json_null());
+    if (run && r->broker_scheduling)
+        json_object_set_new(run, "broker_scheduling", json_string(r->broker_scheduling));
     json_t *scenario = json_pack("{s:s, s:s, s:O}", "name", r->scenario_name ? r->scenario_name : "", "sha256",
                                  r->sha256, "document", r->scenario ? r->scenario : json_null());
     json_t *fdo = json_pack("{s:I, s:o}", "count", (json_int_t)r->nfds, "connections", fds);

@@ -180,8 +180,9 @@ static int write_rendered(const fl_report *r, const char *path, render_fn fn, ch
 static int render_markdown(const fl_report *r, FILE *out)
 {
     fprintf(out, "# flatline report%s%s\n\n", r->scenario_name ? ": " : "", r->scenario_name ? r->scenario_name : "");
-    fprintf(out, "- flatline %s, kernel %s, seed %llu\n", r->version ? r->version : "?", r->kernel ? r->kernel : "?",
-            (unsigned long long)r->seed);
+    fprintf(out, "- flatline %s, kernel %s, seed %llu%s%s\n", r->version ? r->version : "?", r->kernel ? r->kernel : "?",
+            (unsigned long long)r->seed, r->broker_scheduling ? ", broker at " : "",
+            r->broker_scheduling ? r->broker_scheduling : "");
     fprintf(out, "- %zu connections, %.1f s%s%s%s\n", r->connections, r->duration_s,
             r->complete ? "" : ", **incomplete** (", r->complete ? "" : incomplete_why(r), r->complete ? "" : ")");
     fprintf(out, "- scenario SHA-256 `%s`\n\n", r->sha256[0] ? r->sha256 : "-");

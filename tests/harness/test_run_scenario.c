@@ -1,8 +1,9 @@
 /* Runs one shipped scenario end to end (root, namespaces) and checks the
  * report: the run completed, every expectation held, no measured detection
  * lies outside the model's window (the report's verdicts, whose tolerance is
- * the report's: 0.25 s + 2 % of the window's end), and no namespace of the
- * run is left. SCENARIO is set per test executable by CMake. */
+ * the report's: 0.25 s + 2 % of the window's end), no namespace of the run
+ * is left, and the broker ran with the scheduling the scenario asked.
+ * SCENARIO is set per test executable by CMake. */
 #include <criterion/criterion.h>
 #include <jansson.h>
 #include <signal.h>
@@ -54,6 +55,19 @@ static void show_log(const char *log)
     snprintf(cmd, sizeof cmd, "cat %s >&2", log);
     if (system(cmd) != 0)
         fprintf(stderr, "(no log)\n");
+}
+
+/* The report says how the broker was scheduled, as read back from the kernel:
+ * what the scenario's broker.realtime_priority asked, else the default. */
+static void check_broker_scheduling(json_t *report)
+{
+    json_t *broker = json_object_get(json_object_get(json_object_get(report, "scenario"), "document"), "broker");
+    json_t *priority = json_object_get(broker, "realtime_priority");
+    char want[32] = "SCHED_OTHER";
+    if (priority)
+        snprintf(want, sizeof want, "SCHED_FIFO %lld", (long long)json_integer_value(priority));
+    const char *got = json_string_value(json_object_get(json_object_get(report, "run"), "broker_scheduling"));
+    cr_expect_str_eq(got ? got : "(none)", want, SCENARIO ": broker scheduling");
 }
 
 /* quickstart's untouched host: the heartbeat traffic counted on the broker's
@@ -110,6 +124,7 @@ Test(run, SCENARIO_ID, .timeout = 110)
                       i, sides[s]);
         }
     }
+    check_broker_scheduling(r);
     if (strcmp(SCENARIO, "quickstart") == 0)
         check_idle_overhead(r);
     json_decref(r);
