@@ -149,6 +149,7 @@ bk_conn *bk_conn_new(bk_broker *b, int fd, const struct sockaddr *peer, const ch
     uint64_t now = bk_now(b);
     c->last_rx = c->last_app_rx = now;
     fl_timer_init(&c->timer, conn_timer_fired, c);
+    fl_timer_watch(&c->timer, fd);
     if (fl_timer_set(b->timers, &c->timer, now + (uint64_t)b->cfg.connect_timeout * FL_NS_PER_S) < 0) {
         bk_conn_free(c);
         return NULL;

@@ -161,6 +161,7 @@ void client_start_connect(swarm *s, client *c)
     c->fd = socket(s->broker.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (c->fd < 0)
         goto fail;
+    fl_timer_watch(&c->timer, c->fd);
     if (tcpopt_apply(c->fd, &g->tcp, &what) < 0)
         goto fail;
     if (s->nsources) {
@@ -261,6 +262,7 @@ void client_close(swarm *s, client *c)
         close(c->fd);
         c->fd = -1;
     }
+    fl_timer_watch(&c->timer, -1);
     mqtt_stream_free(&c->in);
     memset(&c->in, 0, sizeof c->in);
     free(c->out);

@@ -20,6 +20,7 @@ accounting (every connection of the fault detected exactly once), and the
 load average before and after each run.
 
 Usage: run_scale.py --build BUILD_DIR [--out DIR] [--brokers reference,mosquitto]
+                    [--realtime PRIO]
 Needs root (flatline run). Exit 0 when every connection is accounted for."""
 import argparse
 import json
@@ -179,6 +180,18 @@ def run_one(build, scenario, outdir):
     return analyze(outdir, name)
 
 
+def max_per_ms(times_ns):
+    """The most deadlines that fall within one millisecond: a burst the broker
+    works through one close at a time."""
+    times = sorted(times_ns)
+    best, lo = 0, 0
+    for hi, t in enumerate(times):
+        while t - times[lo] >= 1_000_000:
+            lo += 1
+        best = max(best, hi - lo + 1)
+    return best
+
+
 def analyze(outdir, name):
     report = os.path.join(outdir, f"{name}.report.json")
     events = os.path.join(outdir, f"{name}.events.jsonl")
@@ -245,6 +258,8 @@ def analyze(outdir, name):
         "rss": rss,
         "broker_bytes_per_conn": rss and rss["broker_kib"] * 1024 / total,
         "swarm_bytes_per_conn": rss and rss["swarm_kib"] * 1024 / total,
+        "broker_scheduling": rep["run"].get("broker_scheduling"),
+        "deadlines_max_per_ms": max_per_ms([ev["deadline"] for c in cut for ev in closes.get(c, []) if "deadline" in ev]),
         "load_before": meta["load_before"],
         "load_after": meta["load_after"],
     }
@@ -257,6 +272,8 @@ def main():
     ap.add_argument("--out", help="where reports, event logs and captures go (default: a new /tmp directory)")
     ap.add_argument("--brokers", default="reference,mosquitto")
     ap.add_argument("--analyze-only", action="store_true", help="recompute the numbers from the outputs in --out")
+    ap.add_argument("--realtime", type=int, metavar="PRIO",
+                    help="run each broker under SCHED_FIFO at PRIO (the scenario's broker.realtime_priority)")
     args = ap.parse_args()
     if os.geteuid() != 0:
         print("run_scale.py: needs root (flatline run)", file=sys.stderr)
@@ -266,6 +283,13 @@ def main():
     results = []
     for broker in args.brokers.split(","):
         scenario = os.path.join(HERE, f"scale-{broker}.json")
+        if args.realtime and not args.analyze_only:
+            with open(scenario) as f:
+                doc = json.load(f)
+            doc["broker"]["realtime_priority"] = args.realtime
+            scenario = os.path.join(out, f"scale-{broker}.json")
+            with open(scenario, "w") as f:
+                json.dump(doc, f, indent=2)
         r = analyze(out, f"scale-{broker}") if args.analyze_only else run_one(args.build, scenario, out)
         results.append(r)
         print(json.dumps(r, indent=2), flush=True)
