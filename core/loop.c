@@ -161,16 +161,20 @@ static void dispatch(fl_loop *loop, int i)
     h.fn(loop, fd, events & (h.events | FL_READ), h.arg);
 }
 
-/* Fires every timer due by now, the clock read again after each so that a
- * burst of deadlines is worked through in one pass. A timer watching an fd
- * whose readiness waits in this batch lets that fd be handled first (its
- * handler may move or cancel the timer). */
+/* Fires the timers due, reading the clock again after each so that a burst
+ * of deadlines is worked through in one pass. A timer armed or moved during
+ * the pass waits for the next one (after the next handler, or the next wait):
+ * a periodic timer whose work outlasts its period must not starve the
+ * descriptors. A timer watching a descriptor whose readiness waits in this
+ * batch lets that descriptor be handled first (its handler may move or
+ * cancel the timer). */
 static size_t run_due(fl_loop *loop)
 {
     size_t fired = 0;
-    fl_timer *t;
+    uint64_t armed_before = loop->timers.next_seq;
     uint64_t now = fl_now_ns();
-    while ((t = fl_timer_peek(&loop->timers)) && t->deadline_ns <= now) {
+    fl_timer *t;
+    while ((t = fl_timer_peek(&loop->timers)) && t->deadline_ns <= now && t->seq < armed_before) {
         if (t->fd >= 0 && (size_t)t->fd < loop->nhandlers && loop->handlers[t->fd].ready) {
             dispatch(loop, loop->handlers[t->fd].ready - 1);
         } else {

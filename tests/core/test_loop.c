@@ -196,3 +196,39 @@ Test(loop, watched_input_in_the_batch_goes_before_its_timeout)
     close_three(loop, p);
     fl_loop_free(loop);
 }
+
+/* A periodic timer whose work outlasts its period (the runner's socket poll
+ * at 19,000 connections) must not starve the descriptors: a timer re-armed
+ * while the due ones run waits for the next pass. */
+static int slow_ticks;
+static void slow_periodic(fl_timer *t, uint64_t now, void *arg)
+{
+    (void)now;
+    slow_ticks++;
+    /* Re-armed first, then the work: the next tick is due before it ends. */
+    fl_loop_timer_set(arg, t, fl_now_ns() + FL_NS_PER_MS / 2);
+    uint64_t until = fl_now_ns() + FL_NS_PER_MS;
+    while (fl_now_ns() < until)
+        ;
+}
+
+Test(loop, overrunning_periodic_timer_does_not_starve_io, .timeout = 10)
+{
+    fl_loop *loop = fl_loop_new();
+    int p[2];
+    cr_assert_eq(pipe(p), 0);
+    reads = 0;
+    cr_assert_eq(fl_loop_add(loop, p[0], FL_READ, on_readable, NULL), 0);
+    fl_timer t;
+    fl_timer_init(&t, slow_periodic, loop);
+    fl_loop_timer_set(loop, &t, fl_now_ns());
+    cr_assert_eq(write(p[1], "ping", 4), 4);
+    for (int i = 0; i < 3 && !reads; i++)
+        cr_assert_geq(fl_loop_once(loop, 0), 1);
+    cr_assert_eq(reads, 1, "the pipe's handler never ran (%d ticks)", slow_ticks);
+    fl_loop_timer_cancel(loop, &t);
+    fl_loop_remove(loop, p[0]);
+    close(p[0]);
+    close(p[1]);
+    fl_loop_free(loop);
+}
