@@ -39,6 +39,7 @@ void fl_link_to_degrade(const fl_sc_link *l, fl_degrade *d)
     d->jitter_us = (uint32_t)(l->jitter_ms * 1000 + 0.5);
     d->loss = l->loss / 100;
     d->duplicate = l->duplicate / 100;
+    d->corrupt = l->corrupt / 100;
     d->reorder = l->reorder / 100;
     d->rate_bytes_per_s = l->rate_kbit * 1000 / 8;
     d->limit = l->limit;

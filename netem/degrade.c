@@ -44,7 +44,8 @@ static int check_degrade(const fl_degrade *d, char *err, size_t errlen)
                  {"ge_r", d->ge_r},                 {"ge_h", d->ge_h},
                  {"ge_k", d->ge_k},                 {"reorder", d->reorder},
                  {"reorder_corr", d->reorder_corr}, {"duplicate", d->duplicate},
-                 {"duplicate_corr", d->duplicate_corr}};
+                 {"duplicate_corr", d->duplicate_corr}, {"corrupt", d->corrupt},
+                 {"corrupt_corr", d->corrupt_corr}};
     for (size_t i = 0; i < sizeof probs / sizeof probs[0]; i++)
         if (!(probs[i].v >= 0 && probs[i].v <= 1))
             return fl_neterr(err, errlen, FL_NETEM_EINVAL, 0, "degrade.%s: %g, must be 0..1",
@@ -127,6 +128,10 @@ int fl_netem_request(int ifindex, const fl_degrade *d, struct nl_msg **out)
         rtnl_netem_set_duplicate(q, prob_to_kernel(d->duplicate));
     if (d->duplicate_corr > 0)
         rtnl_netem_set_duplicate_correlation(q, prob_to_kernel(d->duplicate_corr));
+    if (d->corrupt > 0) {
+        rtnl_netem_set_corruption_probability(q, prob_to_kernel(d->corrupt));
+        rtnl_netem_set_corruption_correlation(q, prob_to_kernel(d->corrupt_corr));
+    }
     struct nl_msg *msg = NULL;
     rc = rtnl_qdisc_build_add_request(q, NLM_F_CREATE | NLM_F_REPLACE, &msg);
     rtnl_qdisc_put(q);
@@ -192,6 +197,12 @@ int fl_netem_parse_options(const void *data, size_t len, fl_degrade *out)
         const struct tc_netem_reorder *r = nla_data(tb[TCA_NETEM_REORDER]);
         out->reorder = prob_from_kernel((int)r->probability);
         out->reorder_corr = prob_from_kernel((int)r->correlation);
+    }
+    if (tb[TCA_NETEM_CORRUPT] &&
+        nla_len(tb[TCA_NETEM_CORRUPT]) >= (int)sizeof(struct tc_netem_corrupt)) {
+        const struct tc_netem_corrupt *c = nla_data(tb[TCA_NETEM_CORRUPT]);
+        out->corrupt = prob_from_kernel((int)c->probability);
+        out->corrupt_corr = prob_from_kernel((int)c->correlation);
     }
     if (tb[TCA_NETEM_RATE] && nla_len(tb[TCA_NETEM_RATE]) >= (int)sizeof(struct tc_netem_rate)) {
         const struct tc_netem_rate *r = nla_data(tb[TCA_NETEM_RATE]);
@@ -442,6 +453,10 @@ int fl_degrade_read(fl_netem *net, fl_host *h, fl_direction end, fl_degrade *out
         out->duplicate = prob_from_kernel(v);
     if ((v = rtnl_netem_get_duplicate_correlation(q)) != -NLE_NOATTR)
         out->duplicate_corr = prob_from_kernel(v);
+    if ((v = rtnl_netem_get_corruption_probability(q)) != -NLE_NOATTR)
+        out->corrupt = prob_from_kernel(v);
+    if ((v = rtnl_netem_get_corruption_correlation(q)) != -NLE_NOATTR)
+        out->corrupt_corr = prob_from_kernel(v);
     if (raw_rc == 0) {
         out->rate_bytes_per_s = raw.rate_bytes_per_s;
         out->ge_p = raw.ge_p;

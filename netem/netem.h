@@ -208,6 +208,8 @@ typedef struct fl_degrade {
     uint32_t gap;
     double duplicate;
     double duplicate_corr;
+    double corrupt;     /* a random bit flipped in this fraction of packets */
+    double corrupt_corr;
     uint64_t rate_bytes_per_s; /* 0 = unlimited */
     uint32_t limit;            /* queue limit in packets; 0 = 1000 */
 } fl_degrade;

@@ -37,7 +37,7 @@ Test(netem_msg, libnl_parameters_round_trip)
 {
     fl_degrade d = {.delay_us = 40000, .jitter_us = 5000, .delay_corr = 0.25, .loss = 0.02,
                     .loss_corr = 0.1, .duplicate = 0.01, .duplicate_corr = 0.5, .reorder = 0.05,
-                    .reorder_corr = 0.2, .gap = 3, .limit = 500};
+                    .reorder_corr = 0.2, .gap = 3, .limit = 500, .corrupt = 0.03, .corrupt_corr = 0.4};
     struct nl_msg *msg;
     cr_assert_eq(fl_netem_request(7, &d, &msg), 0);
     const struct tcmsg *tcm;
@@ -59,6 +59,8 @@ Test(netem_msg, libnl_parameters_round_trip)
     near(back.duplicate_corr, 0.5, "duplicate_corr");
     near(back.reorder, 0.05, "reorder");
     near(back.reorder_corr, 0.2, "reorder_corr");
+    near(back.corrupt, 0.03, "corrupt");
+    near(back.corrupt_corr, 0.4, "corrupt_corr");
     cr_assert_eq(back.rate_bytes_per_s, 0);
     near(back.ge_p, 0, "ge_p");
     nlmsg_free(msg);

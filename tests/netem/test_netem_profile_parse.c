@@ -51,7 +51,7 @@ Test(profiles, link_profile_and_overrides)
 {
     fl_diag d;
     fl_scenario *sc = parse("\"links\": {\"mobile\": {\"profile\": \"4g\"},"
-                            " \"worse\": {\"profile\": \"4g\", \"loss\": 3, \"rate_kbit\": 0}},"
+                            " \"worse\": {\"profile\": \"4g\", \"loss\": 3, \"rate_kbit\": 0, \"corrupt\": 0.5, \"duplicate\": 1}},"
                             " \"groups\": [{\"name\": \"g\", \"clients_per_host\": 1, \"keepalive\": 5}],"
                             " \"faults\": [{\"kind\": \"degrade\", \"target\": \"g\", \"at\": 0, \"link\": \"worse\"}]",
                             &d);
@@ -71,6 +71,9 @@ Test(profiles, link_profile_and_overrides)
     cr_expect_eq(deg.jitter_us, (uint32_t)(p->jitter_ms * 1000));
     cr_expect(fabs(deg.loss - p->loss / 100) < 1e-12);
     cr_expect_eq(deg.rate_bytes_per_s, p->rate_kbit * 1000 / 8);
+    fl_link_to_degrade(w, &deg);
+    cr_expect(fabs(deg.corrupt - 0.005) < 1e-12, "corrupt %g: 0.5 %% asked", deg.corrupt);
+    cr_expect(fabs(deg.duplicate - 0.01) < 1e-12, "duplicate %g: 1 %% asked", deg.duplicate);
     fl_scenario_free(sc);
 }
 

@@ -25,7 +25,7 @@ Test(netem_qdisc, parameters_read_back_both_ends)
     fl_host *h = fl_netem_group_host(th_net, 0, 0);
     fl_degrade d = {.delay_us = 40000, .jitter_us = 5000, .delay_corr = 0.25, .loss = 0.02,
                     .loss_corr = 0.1, .duplicate = 0.01, .reorder = 0.05, .gap = 3,
-                    .limit = 500};
+                    .limit = 500, .corrupt = 0.03};
     cr_assert_eq(fl_fault_degrade(th_net, &h, 1, &d, FL_DIR_BOTH, NULL, th_err, sizeof th_err), 0,
                  "%s", th_err);
     for (int end = FL_DIR_IN; end <= FL_DIR_OUT; end++) {
@@ -39,6 +39,7 @@ Test(netem_qdisc, parameters_read_back_both_ends)
         cr_assert_lt(fabs(back.delay_corr - 0.25), 1e-6);
         cr_assert_lt(fabs(back.duplicate - 0.01), 1e-6);
         cr_assert_lt(fabs(back.reorder - 0.05), 1e-6);
+        cr_assert_lt(fabs(back.corrupt - 0.03), 1e-6, "corrupt %g", back.corrupt);
         cr_assert_eq(back.gap, 3);
         cr_assert_eq(back.limit, 500);
     }
