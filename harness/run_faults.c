@@ -141,6 +141,27 @@ static void inject(runner *r, fault_run *f)
         fl_loop_timer_set(r->loop, &f->heal_timer, f->inject_ns + after);
 }
 
+/* A host's link for the whole run (its group's or the broker's) goes back on
+ * once a degrade fault on it heals, or after a power cycle, whose link took
+ * the qdiscs with it. */
+static int restore_links(runner *r, fl_host *const *hosts, size_t n, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < n; i++) {
+        int g = fl_host_group(hosts[i]);
+        int link = g >= 0 ? r->sc->groups[g].link
+                          : fl_host_kind_of(hosts[i]) == FL_HOST_BROKER ? r->sc->broker.link : -1;
+        if (link < 0)
+            continue;
+        fl_degrade d;
+        fl_link_to_degrade(&r->sc->links[link], &d);
+        fl_host *h = hosts[i];
+        int rc = fl_fault_degrade(r->net, &h, 1, &d, FL_DIR_BOTH, NULL, err, errlen);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
 static void heal(runner *r, fault_run *f)
 {
     char err[256] = "";
@@ -162,6 +183,8 @@ static void heal(runner *r, fault_run *f)
     default:
         return;
     }
+    if (rc >= 0 && (f->spec->kind == FL_FAULT_DEGRADE || f->spec->kind == FL_FAULT_POWER_LOSS))
+        rc = restore_links(r, f->hosts, f->nhosts, err, sizeof err);
     if (rc < 0) {
         fl_runner_break(r, "healing fault %zu (%s %s): %s", f->index, fl_fault_kind_name(f->spec->kind),
                         f->spec->label, err);
