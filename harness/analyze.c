@@ -8,6 +8,7 @@
  * up to `dead_detected`). */
 typedef struct client_conn {
     char *client_id, *conn, *dead_reason;
+    char *group;       /* the swarm group's name, NULL if not logged */
     uint64_t up, dead; /* dead 0: never detected */
     uint64_t last_rx;  /* the newest PINGRESP (with --log-pings), else up */
     long broker;       /* index into broker_conns, -1: not joined */
@@ -76,6 +77,7 @@ void fl_analysis_free(fl_analysis *a)
         free(a->cc[i].client_id);
         free(a->cc[i].conn);
         free(a->cc[i].dead_reason);
+        free(a->cc[i].group);
     }
     for (size_t i = 0; i < a->nbc; i++) {
         free(a->bc[i].client_id);
@@ -112,7 +114,8 @@ static int client_up(fl_analysis *a, const json_t *ev, uint64_t t)
         return -1;
     a->cc = cc;
     client_conn *c = &a->cc[a->ncc];
-    *c = (client_conn){ .client_id = dup_str(ev, "client_id"), .conn = dup_str(ev, "conn"), .up = t,
+    *c = (client_conn){ .client_id = dup_str(ev, "client_id"), .conn = dup_str(ev, "conn"),
+                        .group = dup_str(ev, "group"), .up = t,
                         .last_rx = t, .broker = -1, .fault = -1 };
     json_object_set_new(a->open_client, c->conn, json_integer((json_int_t)a->ncc));
     a->ncc++;
@@ -231,6 +234,28 @@ void fl_analysis_live(const fl_analysis *a, fl_live *out)
     out->reconnects = a->reconnects;
 }
 
+/* How long an untouched connection was up before end_ns (0: touched by a
+ * fault, or never up before it). */
+static uint64_t idle_span(const fl_analysis *a, const client_conn *c, uint64_t end_ns)
+{
+    if (c->fault >= 0)
+        return 0;
+    const broker_conn *b = c->broker >= 0 ? &a->bc[c->broker] : NULL;
+    uint64_t until = c->dead && c->dead < end_ns ? c->dead : end_ns;
+    if (b && b->close && b->close < until)
+        until = b->close;
+    return until > c->up ? until - c->up : 0;
+}
+
+double fl_analysis_idle_hours(const fl_analysis *a, const char *group, uint64_t end_ns)
+{
+    double ns = 0;
+    for (size_t i = 0; i < a->ncc; i++)
+        if (a->cc[i].group && strcmp(a->cc[i].group, group) == 0)
+            ns += (double)idle_span(a, &a->cc[i], end_ns);
+    return ns / 3.6e12;
+}
+
 void fl_analysis_idle_overhead(const fl_analysis *a, const fl_conn_heartbeats *wire, size_t nwire, uint64_t end_ns,
                                fl_idle_overhead *out)
 {
@@ -242,15 +267,11 @@ void fl_analysis_idle_overhead(const fl_analysis *a, const fl_conn_heartbeats *w
     double ns = 0;
     for (size_t i = 0; i < a->ncc; i++) {
         const client_conn *c = &a->cc[i];
-        if (c->fault >= 0)
+        uint64_t span = idle_span(a, c, end_ns);
+        if (!span)
             continue;
         const broker_conn *b = c->broker >= 0 ? &a->bc[c->broker] : NULL;
-        uint64_t until = c->dead && c->dead < end_ns ? c->dead : end_ns;
-        if (b && b->close && b->close < until)
-            until = b->close;
-        if (until <= c->up)
-            continue;
-        ns += (double)(until - c->up);
+        ns += (double)span;
         out->connections++;
         /* Behind a NAT only the broker's conn is the one on its wire. */
         long w = lookup(index, b ? b->conn : c->conn);

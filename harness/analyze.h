@@ -77,6 +77,10 @@ typedef struct fl_idle_overhead {
 void fl_analysis_idle_overhead(const fl_analysis *a, const fl_conn_heartbeats *wire, size_t nwire, uint64_t end_ns,
                                fl_idle_overhead *out);
 
+/* The connection-hours of group's untouched connections, as counted by
+ * fl_analysis_idle_overhead: what weighs each group's model overhead. */
+double fl_analysis_idle_hours(const fl_analysis *a, const char *group, uint64_t end_ns);
+
 /* The address part of a conn: "198.18.1.2:40312" -> "198.18.1.2",
  * "[fd00::2]:1" -> "fd00::2". buf needs 64 bytes. */
 const char *fl_conn_addr(const char *conn, char *buf, size_t len);

@@ -63,11 +63,14 @@ static fl_model_strategy strategy_of(const char *kind)
     return FL_MS_MQTT;
 }
 
-int fl_predict_config(const fl_scenario *sc, const fl_sc_fault *f, fl_model_config *cfg)
+static void nat_of(const fl_scenario *sc, int mb, fl_model_config *cfg)
 {
-    int gi = fl_fault_group(sc, f);
-    if (gi < 0)
-        return -1;
+    cfg->nat.timeout_s = (double)sc->middleboxes[mb].timeout_ns / 1e9;
+    cfg->nat.reset = sc->middleboxes[mb].on_expiry == FL_EXPIRY_RESET;
+}
+
+void fl_predict_group_config(const fl_scenario *sc, int gi, fl_model_config *cfg)
+{
     const fl_sc_group *g = &sc->groups[gi];
     const json_t *opt = sc->broker.options, *swarm = g->swarm;
     fl_model_config_defaults(cfg);
@@ -107,11 +110,20 @@ int fl_predict_config(const fl_scenario *sc, const fl_sc_fault *f, fl_model_conf
     /* unacked_at_fault means bytes already in flight at the fault; the model
      * itself sweeps a publishing client's next send after it. */
 
-    int mb = f->middlebox >= 0 ? f->middlebox : g->behind;
-    if (mb >= 0) {
-        cfg->nat.timeout_s = (double)sc->middleboxes[mb].timeout_ns / 1e9;
-        cfg->nat.reset = sc->middleboxes[mb].on_expiry == FL_EXPIRY_RESET;
-    }
+    if (g->behind >= 0)
+        nat_of(sc, g->behind, cfg);
+    if (g->link >= 0)
+        cfg->rtt_s = 2 * sc->links[g->link].delay_ms / 1000.0;
+}
+
+int fl_predict_config(const fl_scenario *sc, const fl_sc_fault *f, fl_model_config *cfg)
+{
+    int gi = fl_fault_group(sc, f);
+    if (gi < 0)
+        return -1;
+    fl_predict_group_config(sc, gi, cfg);
+    if (f->middlebox >= 0)
+        nat_of(sc, f->middlebox, cfg);
     switch (f->kind) {
     case FL_FAULT_CABLE_PULL:
         /* The client's own carrier goes: its kernel holds back sends for a
@@ -127,8 +139,6 @@ int fl_predict_config(const fl_scenario *sc, const fl_sc_fault *f, fl_model_conf
     }
     cfg->fault_duration_s = (double)f->duration_ns / 1e9;
     cfg->reboot_after_s = (double)f->restore_after_ns / 1e9;
-    if (g->link >= 0)
-        cfg->rtt_s = 2 * sc->links[g->link].delay_ms / 1000.0;
     cfg->reference = FL_REF_FAULT;
     return 0;
 }

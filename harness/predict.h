@@ -10,6 +10,10 @@
  * behind it), or -1. */
 int fl_fault_group(const fl_scenario *sc, const fl_sc_fault *f);
 
+/* Fills cfg with the broker's and group gi's settings and no fault: what its
+ * untouched connections do (their keep-alive traffic). */
+void fl_predict_group_config(const fl_scenario *sc, int gi, fl_model_config *cfg);
+
 /* Fills cfg for fault f. Returns 0, or -1 if the fault cuts no group. */
 int fl_predict_config(const fl_scenario *sc, const fl_sc_fault *f, fl_model_config *cfg);
 

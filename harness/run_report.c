@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "core/clock.h"
 #include "reports/report.h"
+#include "predict.h"
 #include "run_internal.h"
 
 #ifndef FLATLINE_VERSION
@@ -37,6 +38,47 @@ static char *read_text(const char *path, size_t *len)
     }
     fclose(f);
     return text;
+}
+
+/* What the model predicts for the connections the overhead is counted on:
+ * each group's own prediction, weighted by its untouched connection-hours
+ * (by its client count when none were measured). */
+static bool idle_model(runner *r, uint64_t end_ns, fl_overhead *out)
+{
+    const fl_scenario *sc = r->sc;
+    double measured = 0;
+    for (size_t g = 0; g < sc->ngroups; g++)
+        measured += fl_analysis_idle_hours(r->analysis, sc->groups[g].name, end_ns);
+    memset(out, 0, sizeof *out);
+    double total = 0;
+    for (size_t g = 0; g < sc->ngroups; g++) {
+        double w = measured > 0 ? fl_analysis_idle_hours(r->analysis, sc->groups[g].name, end_ns)
+                                : (double)sc->groups[g].hosts * sc->groups[g].clients_per_host;
+        fl_model_config cfg;
+        fl_prediction p;
+        char err[200];
+        if (w <= 0)
+            continue;
+        fl_predict_group_config(sc, (int)g, &cfg);
+        if (fl_model_predict(&cfg, &p, err, sizeof err) < 0)
+            continue;
+        out->mqtt_packets_per_hour += w * p.overhead.mqtt_packets_per_hour;
+        out->mqtt_bytes_per_hour += w * p.overhead.mqtt_bytes_per_hour;
+        out->tcp_packets_per_hour += w * p.overhead.tcp_packets_per_hour;
+        out->tcp_bytes_per_hour += w * p.overhead.tcp_bytes_per_hour;
+        out->packets_per_hour += w * p.overhead.packets_per_hour;
+        out->bytes_per_hour += w * p.overhead.bytes_per_hour;
+        total += w;
+    }
+    if (total <= 0)
+        return false;
+    out->mqtt_packets_per_hour /= total;
+    out->mqtt_bytes_per_hour /= total;
+    out->tcp_packets_per_hour /= total;
+    out->tcp_bytes_per_hour /= total;
+    out->packets_per_hour /= total;
+    out->bytes_per_hour /= total;
+    return true;
 }
 
 int fl_runner_write_report(runner *r, int64_t start_realtime_ns, bool complete)
@@ -92,10 +134,8 @@ int fl_runner_write_report(runner *r, int64_t start_realtime_ns, bool complete)
     /* Heartbeat overhead as counted on the broker host's wire, over the
      * connections no fault touched: a cut connection stops pinging, and probes
      * into a dead one are not idle overhead. */
-    const fl_overhead *model = NULL;
-    for (size_t i = 0; i < sc->nfaults && !model; i++)
-        if (r->faults[i].have_model)
-            model = &r->faults[i].model.overhead;
+    fl_overhead model_value;
+    const fl_overhead *model = idle_model(r, r->heartbeats_ns ? r->heartbeats_ns : end, &model_value) ? &model_value : NULL;
     fl_idle_overhead idle;
     fl_analysis_idle_overhead(r->analysis, r->heartbeats, r->nheartbeats, r->heartbeats_ns, &idle);
     if (!r->heartbeats_counted) {

@@ -240,6 +240,37 @@ Test(heartbeats, overhead_only_over_connections_no_fault_touched)
     fl_analysis_free(b);
 }
 
+static void add_in(fl_analysis *a, const char *group, const char *id, const char *conn, long t)
+{
+    json_t *ev = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s}", "t", (json_int_t)t, "src", "swarm", "ev", "connected",
+                           "conn", conn, "client_id", id, "group", group);
+    cr_assert_not_null(ev);
+    cr_assert_eq(fl_analysis_add(a, ev), 0);
+    json_decref(ev);
+}
+
+/* Each group's untouched connection-hours: what weighs its model overhead
+ * when groups with different keep-alives share a run. */
+Test(heartbeats, idle_hours_per_group)
+{
+    const uint64_t H = UINT64_C(3600000000000);
+    fl_analysis *a = fl_analysis_new();
+    add_in(a, "fast", "f1", "198.18.1.1:1000", 0);
+    add_in(a, "fast", "f2", "198.18.1.1:1001", (long)(H / 2));
+    add_in(a, "slow", "s1", "198.18.2.1:2000", 0);
+    add_in(a, "slow", "s2", "198.18.3.1:3000", 0); /* cut: not idle overhead */
+    static const char *const cut[] = { "198.18.3.1" };
+    fl_truth truth = { .kind = "power-loss", .target = "x", .inject_ns = 1000, .addrs = cut, .naddrs = 1,
+                       .broker_side = true };
+    fl_report *r = fl_report_new();
+    cr_assert_eq(fl_analysis_report(a, &truth, 1, 0, H, r), 0);
+    cr_expect_float_eq(fl_analysis_idle_hours(a, "fast", H), 1.5, 1e-9);
+    cr_expect_float_eq(fl_analysis_idle_hours(a, "slow", H), 1.0, 1e-9);
+    cr_expect_float_eq(fl_analysis_idle_hours(a, "none", H), 0, 1e-12);
+    fl_report_free(r);
+    fl_analysis_free(a);
+}
+
 Test(heartbeats, report_carries_parts_or_the_reason)
 {
     fl_overhead model = { .packets_per_hour = 3600, .bytes_per_hour = 242400, .mqtt_packets_per_hour = 3600,
