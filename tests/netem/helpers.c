@@ -159,3 +159,12 @@ bool th_roundtrip(int a, int b)
         return false;
     return memcmp(in, out, sizeof out) == 0;
 }
+
+void th_need_netem(void)
+{
+    fl_probe_result r[FL_PROBE_COUNT];
+    fl_netem_probe(r);
+    if (!r[FL_PROBE_NETEM].ok)
+        cr_skip_test("no sch_netem in this kernel (%s); run it in the VM: tests/vm/flatline-vm",
+                     r[FL_PROBE_NETEM].message);
+}

@@ -8,6 +8,10 @@
 
 #include "netem/netem.h"
 
+/* Skips the calling test, with the reason, when this kernel has no sch_netem
+ * (the tests labelled "netem" then run inside the VM: tests/vm/flatline-vm). */
+void th_need_netem(void);
+
 /* The topology of the running test; torn down by th_teardown (the fini). */
 extern fl_netem *th_net;
 extern char th_err[512];

@@ -20,6 +20,7 @@
 
 #include "netem/netem.h"
 #include "reliability/runctl.h"
+#include "helpers.h"
 
 static const char scenario_text[] =
     "{\"flatline\": 1, \"name\": \"link-restore\", \"description\": \"own links back after heal and reboot\",\n"
@@ -66,18 +67,9 @@ static long root_netem_delay_us(const char *ns)
     return delay;
 }
 
-static void need_netem(void)
-{
-    fl_probe_result r[FL_PROBE_COUNT];
-    fl_netem_probe(r);
-    if (!r[FL_PROBE_NETEM].ok)
-        cr_skip_test("no sch_netem in this kernel (%s); run it in the VM: tests/vm/flatline-vm",
-                     r[FL_PROBE_NETEM].message);
-}
-
 Test(link_restore, own_link_back_after_heal_and_reboot, .timeout = 90)
 {
-    need_netem();
+    th_need_netem();
     char path[64];
     snprintf(path, sizeof path, "/tmp/flatline-link-restore-%d.json", (int)getpid());
     FILE *f = fopen(path, "w");

@@ -29,15 +29,6 @@ TestSuite(netem_measure, .fini = th_teardown, .timeout = 120);
 
 enum { MAX_PROBES = 2000 };
 
-static void need_netem(void)
-{
-    fl_probe_result r[FL_PROBE_COUNT];
-    fl_netem_probe(r);
-    if (!r[FL_PROBE_NETEM].ok)
-        cr_skip_test("no sch_netem in this kernel (%s); run it in the VM: tests/vm/flatline-vm",
-                     r[FL_PROBE_NETEM].message);
-}
-
 static double env_number(const char *name)
 {
     const char *v = getenv(name);
@@ -287,7 +278,7 @@ static const char *dir_name(fl_direction dir)
 
 static void delay_case(fl_direction dir, const char *tag)
 {
-    need_netem();
+    th_need_netem();
     build(tag);
     double base = base_median_ms();
     fl_degrade d = {.delay_us = 30000};
@@ -316,7 +307,7 @@ Test(netem_measure, delay_both) { delay_case(FL_DIR_BOTH, "mdb"); }
 
 Test(netem_measure, jitter_spread)
 {
-    need_netem();
+    th_need_netem();
     build("mj");
     double base = base_median_ms();
     fl_degrade d = {.delay_us = 60000, .jitter_us = 20000};
@@ -346,7 +337,7 @@ static double loss_tolerance(double p, size_t n)
 
 static void loss_case(fl_direction dir, const char *tag)
 {
-    need_netem();
+    th_need_netem();
     build(tag);
     fl_degrade d = {.loss = 0.2};
     degrade(&d, dir);
@@ -394,7 +385,7 @@ Test(netem_measure, loss_both) { loss_case(FL_DIR_BOTH, "mlb"); }
 
 Test(netem_measure, heal_restores_the_link)
 {
-    need_netem();
+    th_need_netem();
     build("mh");
     double base = base_median_ms();
     fl_degrade d = {.delay_us = 50000, .loss = 0.3};

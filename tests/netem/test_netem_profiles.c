@@ -11,6 +11,7 @@
 #include "harness/profiles.h"
 #include "harness/scenario.h"
 #include "harness/topology.h"
+#include "helpers.h"
 
 static fl_netem *net;
 static fl_scenario *sc;
@@ -26,15 +27,6 @@ static void fini(void)
 }
 
 TestSuite(netem_profiles, .fini = fini, .timeout = 120);
-
-static void need_netem(void)
-{
-    fl_probe_result r[FL_PROBE_COUNT];
-    fl_netem_probe(r);
-    if (!r[FL_PROBE_NETEM].ok)
-        cr_skip_test("no sch_netem in this kernel (%s); run it in the VM: tests/vm/flatline-vm",
-                     r[FL_PROBE_NETEM].message);
-}
 
 static void check_installed(fl_host *h, const fl_profile *p)
 {
@@ -53,7 +45,7 @@ static void check_installed(fl_host *h, const fl_profile *p)
 
 Test(netem_profiles, group_and_broker_profiles_installed_at_build)
 {
-    need_netem();
+    th_need_netem();
     static const char text[] =
         "{\"flatline\": 1, \"name\": \"p\", \"description\": \"d\", \"duration\": 10,"
         " \"links\": {\"uplink\": {\"profile\": \"lan\"}},"

@@ -8,17 +8,9 @@
 
 TestSuite(netem_qdisc, .fini = th_teardown, .timeout = 60);
 
-static void need_netem(void)
-{
-    fl_probe_result r[FL_PROBE_COUNT];
-    fl_netem_probe(r);
-    if (!r[FL_PROBE_NETEM].ok)
-        cr_skip_test("no sch_netem in this kernel (%s)", r[FL_PROBE_NETEM].message);
-}
-
 Test(netem_qdisc, parameters_read_back_both_ends)
 {
-    need_netem();
+    th_need_netem();
     fl_group_spec g = {.hosts = 1, .nat = -1};
     fl_topology_spec spec = {.groups = &g, .n_groups = 1};
     th_build(&spec, "qd");
@@ -52,7 +44,7 @@ Test(netem_qdisc, parameters_read_back_both_ends)
 
 Test(netem_qdisc, rate_and_gilbert_elliott_accepted)
 {
-    need_netem();
+    th_need_netem();
     fl_group_spec g = {.hosts = 1, .nat = -1};
     fl_topology_spec spec = {.groups = &g, .n_groups = 1};
     th_build(&spec, "qr");
