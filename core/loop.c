@@ -175,8 +175,9 @@ static size_t run_due(fl_loop *loop)
     uint64_t now = fl_now_ns();
     fl_timer *t;
     while ((t = fl_timer_peek(&loop->timers)) && t->deadline_ns <= now && t->seq < armed_before) {
-        if (t->fd >= 0 && (size_t)t->fd < loop->nhandlers && loop->handlers[t->fd].ready) {
-            dispatch(loop, loop->handlers[t->fd].ready - 1);
+        size_t fd = (size_t)t->watch - 1;
+        if (t->watch > 0 && fd < loop->nhandlers && loop->handlers[fd].ready) {
+            dispatch(loop, loop->handlers[fd].ready - 1);
         } else {
             fl_timer_cancel(&loop->timers, t);
             fired++;

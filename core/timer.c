@@ -10,7 +10,7 @@ void fl_timer_init(fl_timer *t, fl_timer_fn fire, void *arg)
     t->seq = 0;
     t->fire = fire;
     t->arg = arg;
-    t->fd = -1;
+    t->watch = 0;
 }
 
 void fl_timer_heap_init(fl_timer_heap *h)

@@ -17,7 +17,7 @@ struct fl_timer {
     uint64_t seq; /* tie-break: equal deadlines fire in arming order */
     fl_timer_fn fire;
     void *arg;
-    int fd; /* the descriptor whose silence it times, -1: none (see fl_timer_watch) */
+    int watch; /* 1 + the descriptor whose silence it times, 0: none (a zeroed timer watches nothing) */
 };
 
 typedef struct fl_timer_heap {
@@ -32,7 +32,7 @@ static inline bool fl_timer_armed(const fl_timer *t) { return t->slot != 0; }
  * is due while fd's readiness waits unhandled in the event loop's current
  * batch, the loop handles fd first: input that arrived before the deadline
  * was checked is never reported as silence. fd -1: none (the default). */
-static inline void fl_timer_watch(fl_timer *t, int fd) { t->fd = fd; }
+static inline void fl_timer_watch(fl_timer *t, int fd) { t->watch = fd >= 0 ? fd + 1 : 0; }
 
 void fl_timer_heap_init(fl_timer_heap *h);
 void fl_timer_heap_free(fl_timer_heap *h);
