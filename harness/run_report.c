@@ -40,20 +40,33 @@ static char *read_text(const char *path, size_t *len)
     return text;
 }
 
+/* acc += w * o, field by field. */
+static void add_weighted(fl_overhead *acc, const fl_overhead *o, double w)
+{
+    acc->mqtt_packets_per_hour += w * o->mqtt_packets_per_hour;
+    acc->mqtt_bytes_per_hour += w * o->mqtt_bytes_per_hour;
+    acc->tcp_packets_per_hour += w * o->tcp_packets_per_hour;
+    acc->tcp_bytes_per_hour += w * o->tcp_bytes_per_hour;
+    acc->packets_per_hour += w * o->packets_per_hour;
+    acc->bytes_per_hour += w * o->bytes_per_hour;
+}
+
 /* What the model predicts for the connections the overhead is counted on:
  * each group's own prediction, weighted by its untouched connection-hours
  * (by its client count when none were measured). */
 static bool idle_model(runner *r, uint64_t end_ns, fl_overhead *out)
 {
     const fl_scenario *sc = r->sc;
+    double *hours = calloc(sc->ngroups ? sc->ngroups : 1, sizeof *hours);
+    if (!hours)
+        return false;
     double measured = 0;
     for (size_t g = 0; g < sc->ngroups; g++)
-        measured += fl_analysis_idle_hours(r->analysis, sc->groups[g].name, end_ns);
-    memset(out, 0, sizeof *out);
+        measured += hours[g] = fl_analysis_idle_hours(r->analysis, sc->groups[g].name, end_ns);
+    fl_overhead sum = { 0 };
     double total = 0;
     for (size_t g = 0; g < sc->ngroups; g++) {
-        double w = measured > 0 ? fl_analysis_idle_hours(r->analysis, sc->groups[g].name, end_ns)
-                                : (double)sc->groups[g].hosts * sc->groups[g].clients_per_host;
+        double w = measured > 0 ? hours[g] : (double)sc->groups[g].hosts * sc->groups[g].clients_per_host;
         fl_model_config cfg;
         fl_prediction p;
         char err[200];
@@ -62,22 +75,14 @@ static bool idle_model(runner *r, uint64_t end_ns, fl_overhead *out)
         fl_predict_group_config(sc, (int)g, &cfg);
         if (fl_model_predict(&cfg, &p, err, sizeof err) < 0)
             continue;
-        out->mqtt_packets_per_hour += w * p.overhead.mqtt_packets_per_hour;
-        out->mqtt_bytes_per_hour += w * p.overhead.mqtt_bytes_per_hour;
-        out->tcp_packets_per_hour += w * p.overhead.tcp_packets_per_hour;
-        out->tcp_bytes_per_hour += w * p.overhead.tcp_bytes_per_hour;
-        out->packets_per_hour += w * p.overhead.packets_per_hour;
-        out->bytes_per_hour += w * p.overhead.bytes_per_hour;
+        add_weighted(&sum, &p.overhead, w);
         total += w;
     }
+    free(hours);
     if (total <= 0)
         return false;
-    out->mqtt_packets_per_hour /= total;
-    out->mqtt_bytes_per_hour /= total;
-    out->tcp_packets_per_hour /= total;
-    out->tcp_bytes_per_hour /= total;
-    out->packets_per_hour /= total;
-    out->bytes_per_hour /= total;
+    *out = (fl_overhead){ 0 };
+    add_weighted(out, &sum, 1 / total);
     return true;
 }
 
