@@ -36,7 +36,7 @@ static bool earlier(const fl_timer *a, const fl_timer *b)
 static void place(fl_timer_heap *h, size_t i, fl_timer *t)
 {
     h->items[i] = t;
-    t->slot = i + 1;
+    t->slot = (uint32_t)(i + 1);
 }
 
 static void sift_up(fl_timer_heap *h, size_t i)
@@ -82,6 +82,10 @@ int fl_timer_set(fl_timer_heap *h, fl_timer *t, uint64_t deadline_ns)
             sift_down(h, t->slot - 1);
         return 0;
     }
+    if (h->len >= UINT32_MAX - 1) {
+        errno = ENOSPC; /* slot is 32 bits */
+        return -1;
+    }
     if (h->len == h->cap) {
         size_t cap = h->cap ? h->cap * 2 : 64;
         fl_timer **items = realloc(h->items, cap * sizeof *items);
@@ -95,7 +99,7 @@ int fl_timer_set(fl_timer_heap *h, fl_timer *t, uint64_t deadline_ns)
     t->deadline_ns = deadline_ns;
     t->seq = h->next_seq++;
     h->items[h->len] = t;
-    t->slot = ++h->len;
+    t->slot = (uint32_t)++h->len;
     sift_up(h, h->len - 1);
     return 0;
 }
