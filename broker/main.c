@@ -5,9 +5,8 @@
 
 #include "config.h"
 #include "core/evlog.h"
+#include "core/exit.h"
 #include "server.h"
-
-enum { EXIT_USAGE = 2, EXIT_LISTEN = 3 };
 
 int main(int argc, char **argv)
 {
@@ -23,13 +22,13 @@ int main(int argc, char **argv)
     if (rc < 0) {
         fprintf(stderr, "flatline-broker: %s\n", err);
         bk_config_free(&cfg);
-        return EXIT_USAGE;
+        return FL_EXIT_USAGE;
     }
     fl_evlog *log = fl_evlog_open(cfg.events, "broker", err, sizeof err);
     if (!log) {
         fprintf(stderr, "flatline-broker: --%s\n", err);
         bk_config_free(&cfg);
-        return EXIT_USAGE;
+        return FL_EXIT_USAGE;
     }
     /* Thousands of idle clients a broker: take every descriptor allowed. */
     struct rlimit rl;
@@ -42,15 +41,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "flatline-broker: cannot set up the event loop\n");
         fl_evlog_close(log);
         bk_config_free(&cfg);
-        return 1;
+        return FL_EXIT_BROKEN;
     }
-    int code = 0;
+    int code = FL_EXIT_OK;
     if (bk_server_listen(srv, err, sizeof err) < 0) {
         fprintf(stderr, "flatline-broker: %s\n", err);
-        code = EXIT_LISTEN;
+        code = FL_EXIT_MACHINE;
     } else if (bk_server_run(srv) < 0) {
         perror("flatline-broker: event loop");
-        code = 1;
+        code = FL_EXIT_BROKEN;
     }
     bk_server_free(srv);
     fl_evlog_close(log);

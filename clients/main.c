@@ -14,7 +14,8 @@
 #include "core/evlog.h"
 #include "core/loop.h"
 
-enum { EXIT_USAGE = 2, EXIT_FDLIMIT = 3, EXIT_RUNTIME = 4 };
+#include "core/exit.h"
+enum { EXIT_USAGE = FL_EXIT_USAGE, EXIT_FDLIMIT = FL_EXIT_MACHINE, EXIT_RUNTIME = FL_EXIT_BROKEN };
 
 static void usage(FILE *f)
 {

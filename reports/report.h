@@ -15,7 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "harness/model.h"
+#include "model/model.h"
 #include "reports/stats.h"
 
 #define FL_REPORT_VERSION 1

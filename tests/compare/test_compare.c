@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness/compare.h"
+#include "reports/compare.h"
 
 #define FIXTURE(name) FLATLINE_SOURCE_DIR "/tests/compare/fixtures/" name
 

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "harness/matrix.h"
+#include "harness/scenario/matrix.h"
 
 static const char *const base_scenario =
     "{\n"

@@ -2,7 +2,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "harness/evpipe.h"
+#include "harness/run/evpipe.h"
 
 typedef struct seen {
     int events, garbage;

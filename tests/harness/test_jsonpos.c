@@ -2,7 +2,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "harness/jsonpos.h"
+#include "harness/scenario/jsonpos.h"
 
 static fl_textpos find(const fl_jsonpos *idx, const char *path, bool key)
 {

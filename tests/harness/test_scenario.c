@@ -3,7 +3,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "harness/scenario.h"
+#include "harness/scenario/scenario.h"
 
 static fl_scenario *parse(const char *text, fl_diag *d)
 {

@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "harness/profiles.h"
-#include "harness/scenario.h"
+#include "harness/scenario/profiles.h"
+#include "harness/scenario/scenario.h"
 
 static fl_scenario *parse(const char *body, fl_diag *d)
 {

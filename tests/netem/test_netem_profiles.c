@@ -8,9 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "harness/profiles.h"
-#include "harness/scenario.h"
-#include "harness/topology.h"
+#include "harness/scenario/profiles.h"
+#include "harness/scenario/scenario.h"
+#include "harness/run/topology.h"
 #include "helpers.h"
 
 static fl_netem *net;

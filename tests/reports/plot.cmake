@@ -1,4 +1,4 @@
-# flatline plot (reports/plot.h, harness/cmd_plot.c); sources in tests/plot/.
+# flatline plot (reports/plot.h, harness/cli/cmd_plot.c); sources in tests/plot/.
 set(plot_tests ${CMAKE_SOURCE_DIR}/tests/plot)
 flatline_add_test(NAME test_plot SOURCES ${plot_tests}/test_plot.c LIBS flatline_plot)
 target_include_directories(test_plot PRIVATE ${plot_tests})

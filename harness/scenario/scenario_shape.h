@@ -1,0 +1,13 @@
+/* The scenario format as shape tables (shape.h): the one place that lists
+ * every field. docs/scenario.schema.json says the same for other tools. */
+#ifndef FLATLINE_HARNESS_SCENARIO_SHAPE_H
+#define FLATLINE_HARNESS_SCENARIO_SHAPE_H
+
+#include "harness/scenario/shape.h"
+
+extern const fl_shape fl_scenario_shape;
+
+/* Broker options that only the reference broker has: refused for mosquitto. */
+extern const char *const fl_reference_only_broker_options[];
+
+#endif
