@@ -1,0 +1,104 @@
+/* The model's building blocks: the formulas of each timer (MQTT deadline, TCP
+ * keep-alive, retransmission give-up, kernel timer slack), names and defaults. */
+#include "model/internal.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* ---- building blocks ---------------------------------------------------- */
+
+double fl_model_mqtt_deadline_s(double grace, double keepalive_s) { return grace * keepalive_s; }
+
+/* The number of unanswered probes after which the keep-alive timer aborts
+ * (tcp_keepalive_timer): with a user timeout, the first probe run whose
+ * elapsed time reaches U, at least one probe out. */
+int fl_model__keepalive_probes(double idle_s, double interval_s, int count, double user_timeout_s)
+{
+    if (user_timeout_s > 0) {
+        double k = ceil((user_timeout_s - idle_s) / interval_s - 1e-9);
+        return k < 1 ? 1 : (int)k;
+    }
+    return count;
+}
+
+double fl_model_tcp_keepalive_s(double idle_s, double interval_s, int count, double user_timeout_s)
+{
+    return idle_s + interval_s * fl_model__keepalive_probes(idle_s, interval_s, count, user_timeout_s);
+}
+
+double fl_model_retries2_s(int r)
+{
+    if (r <= 9)
+        return (ldexp(1.0, r + 1) - 1) * 0.2;
+    return 204.6 + (r - 9) * TCP_RTO_MAX_S;
+}
+
+/* Timer wheel (kernel/time/timer.c) at HZ=250: level n holds arms up to
+ * 64 x 8^n jiffies with granularity 8^n jiffies. Level 0 is folded into
+ * level 1 as linux-facts.md states it ("under 2 s up to 32 ms"). */
+double fl_model_timer_slack_s(double arm_s)
+{
+    double limit = 512 * JIFFY_S, gran = 8 * JIFFY_S;
+    for (int level = 1; level < 8; level++) {
+        if (arm_s < limit)
+            return gran;
+        limit *= 8;
+        gran *= 8;
+    }
+    return gran;
+}
+
+const char *fl_detector_name(fl_detector d)
+{
+    static const char *const names[FL_DET_COUNT] = {
+        [FL_DET_NONE] = "none",
+        [FL_DET_KEEPALIVE_TIMEOUT] = "keepalive_timeout",
+        [FL_DET_IDLE_TIMEOUT] = "idle_timeout",
+        [FL_DET_PING_TIMEOUT] = "ping_timeout",
+        [FL_DET_TCP_KEEPALIVE] = "tcp_keepalive",
+        [FL_DET_USER_TIMEOUT] = "user_timeout",
+        [FL_DET_RETRANSMIT_TIMEOUT] = "retransmit_timeout",
+        [FL_DET_RESET] = "reset",
+    };
+    return (unsigned)d < FL_DET_COUNT ? names[d] : "?";
+}
+
+fl_detector fl_detector_from_reason(const char *reason)
+{
+    for (int d = 1; d < FL_DET_COUNT; d++)
+        if (reason && strcmp(reason, fl_detector_name((fl_detector)d)) == 0)
+            return (fl_detector)d;
+    return FL_DET_NONE;
+}
+
+const char *fl_side_name(fl_side s)
+{
+    static const char *const names[FL_SIDE_COUNT] = {"broker", "client", "will"};
+    return (unsigned)s < FL_SIDE_COUNT ? names[s] : "?";
+}
+
+bool fl_window_contains(const fl_window *w, double x, const fl_tolerance *tol)
+{
+    double t = tol->abs_s + (isfinite(w->hi_s) ? tol->rel * w->hi_s : 0);
+    return x >= w->lo_s - t && x <= w->hi_s + t;
+}
+
+void fl_model_config_defaults(fl_model_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->broker.grace = 1.5;
+    c->client.keepalive_s = 60;
+    c->client.strategy = FL_MS_MQTT;
+    c->broker.tcp.retries2 = c->client.tcp.retries2 = 15;
+    c->broker.tcp.rto_min_s = c->client.tcp.rto_min_s = 0.2;
+    c->fault = FL_MF_SILENT;
+    c->reference = FL_REF_FAULT;
+}
+
+const char *fl_model__strategy_name(fl_model_strategy s)
+{
+    static const char *const names[] = {"mqtt", "miss-tolerant", "probe", "adaptive", "tcp-only"};
+    return (unsigned)s <= FL_MS_TCP_ONLY ? names[s] : "?";
+}

@@ -1,0 +1,75 @@
+/* Inside the model: constants and the types its files share (derived, phase,
+ * cand). Not an interface: only the model's own files include it; everything else uses
+ * model/model.h. */
+#ifndef FLATLINE_MODEL_INTERNAL_H
+#define FLATLINE_MODEL_INTERNAL_H
+
+#include "model/model.h"
+
+#include <math.h>
+#include <stddef.h>
+
+#define INF INFINITY
+#define INF INFINITY
+#define TCP_RTO_MAX_S 120.0
+#define JIFFY_S 0.004             /* HZ = 250 */
+#define USER_TIMER_SLACK_S 0.001  /* hrtimer-based epoll waits: well under 1 ms late */
+#define DEFAULT_MISSES 3
+#define ADAPTIVE_FLOOR_S 0.2      /* clients/strategy.c ADAPTIVE_TIMEOUT_FLOOR_NS */
+#define PHASE_SAMPLES 400
+#define PUB_PHASE_SAMPLES 9
+#define MAX_BREAKPOINTS 4000
+/* Cable pull at the client host: until the kernel has processed the carrier
+ * loss (linkwatch, up to ~1 s) the client's transmissions fail locally and TCP
+ * retries them every TCP_RESOURCE_PROBE_INTERVAL (0.5 s) without counting;
+ * a failed first send may also skip the tail loss probe. Measured on 6.18:
+ * 0 to 2 such retries (docs/model.md). */
+#define CARRIER_LOST_SLACK_S 1.5
+
+/* Bytes on veth for one segment: Ethernet 14 + IPv4 20 + TCP 20 + timestamps 12. */
+#define WIRE_HEADER_BYTES 66.0
+#define MQTT_PING_BYTES 2.0 /* PINGREQ and PINGRESP: fixed header only */
+
+typedef struct derived {
+    double ka;          /* 0: MQTT keep-alive off */
+    double hb_period;   /* the client's heartbeat exchange period (INF: none) */
+    bool pings;         /* the client sends PINGREQ (some strategies also judge them) */
+    bool app_detects;   /* the strategy can declare the connection dead */
+    double pub;         /* publish interval, 0: none */
+    bool pub_is_hb;     /* publishes are the heartbeat (mqtt-like publishing faster than KA) */
+    double ping_wait_lo, ping_wait_hi; /* first ping -> dead, by strategy */
+    double kmin;        /* the shortest TCP keep-alive idle of the two sides (INF: none) */
+    double gap;         /* longest healthy silence on the connection (INF: forever) */
+    bool nat_expires;
+    bool reset_client, reset_broker; /* a packet the side sends after the threshold gets RST */
+    double reset_after;               /* threshold, s after the reference */
+} derived;
+
+typedef struct phase {
+    double since_hb;  /* the client's last heartbeat exchange was this long before the reference */
+    double since_pub; /* its last publish (independent of the heartbeat), INF: none */
+    double last_rx;   /* the last segment either side received, <= 0 */
+} phase;
+
+/* One way the side can learn of the death: between lo and hi (slack). */
+typedef struct cand {
+    fl_detector det;
+    double lo, hi;
+} cand;
+
+#define MAX_CANDS 6
+
+/* Even bare veth has a measured srtt of some tens of microseconds. */
+#define MIN_RTT_S 20e-6
+
+/* basics.c: how many keep-alive probes go out before the give-up (TCP_USER_TIMEOUT can cut them short). */
+int fl_model__keepalive_probes(double idle_s, double interval_s, int count, double user_timeout_s);
+const char *fl_model__strategy_name(fl_model_strategy s);
+/* check.c: 0, or -1 with the field at fault in err. */
+int fl_model__check_config(const fl_model_config *c, char *err, size_t errlen);
+/* phase.c: what a configuration implies, and one phase's candidates per side. */
+void fl_model__derive(const fl_model_config *c, derived *d);
+int fl_model__client_cands(const fl_model_config *c, const derived *d, const phase *ph, cand *cs);
+int fl_model__broker_cands(const fl_model_config *c, const derived *d, const phase *ph, cand *cs);
+
+#endif

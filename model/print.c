@@ -1,0 +1,84 @@
+/* The model's human table (flatline model). */
+#include "model/internal.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* ---- the human table ---------------------------------------------------- */
+
+static void fmt_time(char *buf, size_t len, double s)
+{
+    if (!isfinite(s))
+        snprintf(buf, len, "never");
+    else if (s >= 3600)
+        snprintf(buf, len, "%.1f h", s / 3600);
+    else if (s >= 100)
+        snprintf(buf, len, "%.0f s", s);
+    else
+        snprintf(buf, len, "%.3g s", s);
+}
+
+static const char *expect_name(fl_expect e)
+{
+    return e == FL_EXPECT_ALL ? "all" : e == FL_EXPECT_SOME ? "some" : "none";
+}
+
+static void fmt_tcp(char *buf, size_t len, const fl_model_tcp *t)
+{
+    int n = 0;
+    if (t->keepalive)
+        n = snprintf(buf, len, "keep-alive %g/%g/%d", t->idle_s, t->interval_s, t->count);
+    else
+        n = snprintf(buf, len, "keep-alive off");
+    if (n >= 0 && (size_t)n < len && t->user_timeout_s > 0)
+        n += snprintf(buf + n, len - (size_t)n, ", user timeout %g s", t->user_timeout_s);
+    if (n >= 0 && (size_t)n < len)
+        snprintf(buf + n, len - (size_t)n, ", retries2 %d", t->retries2);
+}
+
+int fl_model_print(const fl_model_config *c, const fl_prediction *p, FILE *out)
+{
+    static const char *const faults[] = {"silent (cable-pull/partition)", "power-loss", "nat-expire",
+                                         "nat-timeout", "degrade"};
+    char a[96], b[96];
+    fmt_tcp(a, sizeof a, &c->broker.tcp);
+    fmt_tcp(b, sizeof b, &c->client.tcp);
+    fprintf(out, "broker:  grace %g, %s\n", c->broker.grace, a);
+    fprintf(out, "client:  KeepAlive %g s, strategy %s, %s\n", c->client.keepalive_s,
+            fl_model__strategy_name(c->client.strategy), b);
+    fprintf(out, "fault:   %s, windows from the %s\n\n", faults[c->fault],
+            c->reference == FL_REF_FAULT ? "fault" : "last packet");
+    fprintf(out, "%-7s %-7s %10s %10s  %-18s %s\n", "side", "expect", "earliest", "latest", "detector", "why");
+    for (int s = 0; s < FL_SIDE_COUNT; s++) {
+        const fl_side_prediction *sp = &p->side[s];
+        if (!sp->applicable) {
+            fprintf(out, "%-7s %-7s %10s %10s  %-18s %s\n", fl_side_name((fl_side)s), "-", "-", "-", "-", sp->why);
+            continue;
+        }
+        fmt_time(a, sizeof a, sp->window.lo_s);
+        fmt_time(b, sizeof b, sp->window.hi_s);
+        fprintf(out, "%-7s %-7s %10s %10s  %-18s %s\n", fl_side_name((fl_side)s), expect_name(sp->expect),
+                isfinite(sp->window.lo_s) ? a : "-", b, fl_detector_name(sp->winner), sp->why);
+        /* The losers too: what the configuration would give without the winner. */
+        for (int d = 1; d < FL_DET_COUNT && s != FL_SIDE_WILL; d++) {
+            const fl_window *w = &sp->by_detector[d];
+            if (d == (int)sp->winner || !isfinite(w->lo_s))
+                continue;
+            fmt_time(a, sizeof a, w->lo_s);
+            fmt_time(b, sizeof b, w->hi_s);
+            fprintf(out, "%-7s %-7s %10s %10s  %-18s %s\n", "", "", a, b, fl_detector_name((fl_detector)d),
+                    (sp->winners >> d) & 1 ? "on its own; can also end it first" : "on its own; never first here");
+        }
+    }
+    const fl_overhead *o = &p->overhead;
+    fprintf(out, "\nheartbeat cost per connection-hour: %.0f packets, %.0f bytes (MQTT %.0f/%.0f, TCP %.0f/%.0f)\n",
+            o->packets_per_hour, o->bytes_per_hour, o->mqtt_packets_per_hour, o->mqtt_bytes_per_hour,
+            o->tcp_packets_per_hour, o->tcp_bytes_per_hour);
+    if (p->nat.present)
+        fprintf(out, "NAT: %s\n", p->nat.why);
+    if (p->warnings[0])
+        fprintf(out, "warnings: %s\n", p->warnings);
+    return ferror(out) ? -1 : 0;
+}
