@@ -1,4 +1,5 @@
 #include "loop.h"
+#include "core/grow.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -63,15 +64,10 @@ static int grow(fl_loop *loop, int fd)
 {
     if ((size_t)fd < loop->nhandlers)
         return 0;
-    size_t n = loop->nhandlers ? loop->nhandlers : 64;
-    while (n <= (size_t)fd)
-        n *= 2;
-    handler *h = realloc(loop->handlers, n * sizeof *h);
-    if (!h)
+    size_t old = loop->nhandlers;
+    if (fl_grow(&loop->handlers, &loop->nhandlers, (size_t)fd + 1, 64) < 0)
         return -1;
-    memset(h + loop->nhandlers, 0, (n - loop->nhandlers) * sizeof *h);
-    loop->handlers = h;
-    loop->nhandlers = n;
+    memset(loop->handlers + old, 0, (loop->nhandlers - old) * sizeof *loop->handlers);
     return 0;
 }
 

@@ -1,4 +1,5 @@
 #include "timer.h"
+#include "core/grow.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -86,16 +87,8 @@ int fl_timer_set(fl_timer_heap *h, fl_timer *t, uint64_t deadline_ns)
         errno = ENOSPC; /* slot is 32 bits */
         return -1;
     }
-    if (h->len == h->cap) {
-        size_t cap = h->cap ? h->cap * 2 : 64;
-        fl_timer **items = realloc(h->items, cap * sizeof *items);
-        if (!items) {
-            errno = ENOMEM;
-            return -1;
-        }
-        h->items = items;
-        h->cap = cap;
-    }
+    if (fl_grow(&h->items, &h->cap, h->len + 1, 64) < 0)
+        return -1;
     t->deadline_ns = deadline_ns;
     t->seq = h->next_seq++;
     h->items[h->len] = t;

@@ -1,5 +1,6 @@
 /* Processes and threads inside a host's namespace. */
 #include <errno.h>
+#include "core/grow.h"
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <sched.h>
@@ -96,14 +97,8 @@ pid_t fl_host_spawn_io(fl_host *h, char *const argv[], char *const envp[], const
         if (keep_fds[i] < 3 || fcntl(keep_fds[i], F_GETFD) < 0)
             return fl_neterr(err, errlen, FL_NETEM_EINVAL, 0, "spawn in %s: keep_fds[%zu] = %d",
                              h->name, i, keep_fds[i]);
-    if (h->n_pids == h->cap_pids) {
-        size_t cap = h->cap_pids ? 2 * h->cap_pids : 8;
-        pid_t *p = realloc(h->pids, cap * sizeof *p);
-        if (!p)
-            return fl_neterr(err, errlen, FL_NETEM_ESYS, ENOMEM, "spawn in %s", h->name);
-        h->pids = p;
-        h->cap_pids = cap;
-    }
+    if (fl_grow(&h->pids, &h->cap_pids, h->n_pids + 1, 8) < 0)
+        return fl_neterr(err, errlen, FL_NETEM_ESYS, ENOMEM, "spawn in %s", h->name);
     int *keep = calloc(n_keep ? n_keep : 1, sizeof *keep);
     if (!keep)
         return fl_neterr(err, errlen, FL_NETEM_ESYS, ENOMEM, "spawn in %s", h->name);

@@ -1,4 +1,5 @@
 #include "stats.h"
+#include "core/grow.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -6,14 +7,8 @@
 
 int fl_samples_add(fl_samples *s, double x)
 {
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 16;
-        double *v = realloc(s->v, cap * sizeof *v);
-        if (!v)
-            return -1;
-        s->v = v;
-        s->cap = cap;
-    }
+    if (fl_grow(&s->v, &s->cap, s->n + 1, 16) < 0)
+        return -1;
     s->v[s->n++] = x;
     return 0;
 }

@@ -1,4 +1,5 @@
 #include "harness/run/capture.h"
+#include "core/grow.h"
 
 #include <arpa/inet.h>
 #include <pcap/pcap.h>
@@ -207,18 +208,11 @@ static long conn_index(fl_capture *c, uint32_t addr_be, uint16_t port)
                 return (long)c->slots[s] - 1;
         }
     }
-    if (c->nconns == c->capconns) {
-        size_t cap = c->capconns ? c->capconns * 2 : 256;
-        fl_conn_heartbeats *hb = realloc(c->hb, cap * sizeof *hb);
-        if (hb)
-            c->hb = hb;
-        conn_key *keys = realloc(c->keys, cap * sizeof *keys);
-        if (keys)
-            c->keys = keys;
-        if (!hb || !keys)
-            return -1;
-        c->capconns = cap;
-    }
+    /* Two arrays of one length: each grows to the same capacity. */
+    size_t cap_hb = c->capconns, cap_keys = c->capconns;
+    if (fl_grow(&c->hb, &cap_hb, c->nconns + 1, 256) < 0 || fl_grow(&c->keys, &cap_keys, c->nconns + 1, 256) < 0)
+        return -1;
+    c->capconns = cap_hb < cap_keys ? cap_hb : cap_keys;
     if (2 * (c->nconns + 1) > c->nslots && rehash(c, c->nslots ? c->nslots * 2 : 512) < 0)
         return -1;
     size_t i = c->nconns++;

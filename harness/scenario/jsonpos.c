@@ -1,4 +1,5 @@
 #include "harness/scenario/jsonpos.h"
+#include "core/grow.h"
 
 #include <ctype.h>
 #include <jansson.h>
@@ -48,14 +49,8 @@ static void skip_space(scanner *s)
 static entry *add(scanner *s, fl_textpos value_pos)
 {
     fl_jsonpos *idx = s->idx;
-    if (idx->len == idx->cap) {
-        size_t cap = idx->cap ? idx->cap * 2 : 64;
-        entry *items = realloc(idx->items, cap * sizeof *items);
-        if (!items)
-            return s->failed = true, NULL;
-        idx->items = items;
-        idx->cap = cap;
-    }
+    if (fl_grow(&idx->items, &idx->cap, idx->len + 1, 64) < 0)
+        return s->failed = true, NULL;
     entry *e = &idx->items[idx->len];
     if (!(e->path = strdup(s->path)))
         return s->failed = true, NULL;
