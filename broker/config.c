@@ -360,7 +360,8 @@ void bk_config_usage(const char *prog)
            "  --max-topic-length N  --max-queued N  --connect-timeout S\n"
            "  --help                        this text\n"
            "\n"
-           "Exit codes: 0 clean shutdown (SIGTERM/SIGINT), 2 bad usage or configuration, 3 cannot listen.\n",
+           "Exit codes: 0 clean shutdown (SIGTERM/SIGINT), 2 bad usage or configuration, 3 this machine cannot (the address cannot be bound),\n"
+           "4 runtime failure (the codes of every flatline program, core/exit.h).\n",
            prog);
 }
 
