@@ -81,6 +81,7 @@ typedef struct cc_env {
     const char *(*reason)(cc_conn *c, int err);
     void (*report)(void *ctx, cc_conn *c, const cc_event *ev);
     void *ctx;
+    void *transport; /* the transport's shared state, for its callbacks (one pointer, not one a client) */
     uint8_t obuf[1024];
 } cc_env;
 

@@ -12,9 +12,8 @@
 
 static void on_io(fl_loop *loop, int fd, unsigned events, void *arg);
 
-void cio_client_init(cio *io, client *c)
+void cio_client_init(client *c)
 {
-    c->io = io;
     c->out = NULL;
     c->out_len = c->out_off = 0;
     c->fd = -1;
@@ -46,7 +45,7 @@ static uint8_t remember_laddr(cio *io, const struct sockaddr_storage *a)
 
 const char *cio_conn_text(const client *c, char *buf, size_t len)
 {
-    const cio *io = c->io;
+    const cio *io = cio_of(c);
     if (c->laddr >= io->nladdrs) {
         snprintf(buf, len, "?");
         return buf;
@@ -74,13 +73,13 @@ static void flush_out(client *c)
             return;
         }
         c->out_off += (uint32_t)n;
-        c->io->bytes_out += (uint64_t)n;
+        cio_of(c)->bytes_out += (uint64_t)n;
     }
     free(c->out);
     c->out = NULL;
     c->out_len = c->out_off = 0;
     c->cc.blocked = 0;
-    fl_loop_modify(c->io->loop, c->fd, FL_READ);
+    fl_loop_modify(cio_of(c)->loop, c->fd, FL_READ);
 }
 
 int cio_send(cc_conn *cc, const uint8_t *buf, size_t len)
@@ -98,7 +97,7 @@ int cio_send(cc_conn *cc, const uint8_t *buf, size_t len)
                 return errno;
             }
             off += (size_t)n;
-            c->io->bytes_out += (uint64_t)n;
+            cio_of(c)->bytes_out += (uint64_t)n;
         }
         if (off == len)
             return 0;
@@ -115,7 +114,7 @@ int cio_send(cc_conn *cc, const uint8_t *buf, size_t len)
     c->out_off = 0;
     c->out_len = (uint32_t)(keep + rest);
     c->cc.blocked = 1;
-    fl_loop_modify(c->io->loop, c->fd, FL_READ | FL_WRITE);
+    fl_loop_modify(cio_of(c)->loop, c->fd, FL_READ | FL_WRITE);
     return 0;
 }
 
@@ -133,7 +132,7 @@ const char *cio_reason(cc_conn *cc, int err)
 
 void cio_connect(client *c)
 {
-    cio *io = c->io;
+    cio *io = cio_of(c);
     const swarm_group *g = cc_group(&c->cc);
     const char *what = "socket";
     /* In flight from here on, so that every failure below is a death. */
@@ -183,7 +182,7 @@ fail:;
 void cio_close(client *c)
 {
     if (c->fd >= 0) {
-        fl_loop_remove(c->io->loop, c->fd);
+        fl_loop_remove(cio_of(c)->loop, c->fd);
         close(c->fd);
         c->fd = -1;
     }
@@ -198,7 +197,7 @@ void cio_close(client *c)
 
 static void on_readable(client *c)
 {
-    cio *io = c->io;
+    cio *io = cio_of(c);
     /* A few reads a wakeup: one chatty client must not starve the others. */
     for (int round = 0; round < 4; round++) {
         ssize_t n = recv(c->fd, io->ibuf, sizeof io->ibuf, 0);
@@ -234,7 +233,7 @@ static void on_connected(client *c)
     }
     cc_transport_up(&c->cc);
     if (c->cc.state == CC_CONNACK)
-        fl_loop_modify(c->io->loop, c->fd, c->out ? FL_READ | FL_WRITE : FL_READ);
+        fl_loop_modify(cio_of(c)->loop, c->fd, c->out ? FL_READ | FL_WRITE : FL_READ);
 }
 
 static void on_io(fl_loop *loop, int fd, unsigned events, void *arg)

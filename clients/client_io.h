@@ -34,7 +34,6 @@ typedef struct cio {
  * what the kernel refuses is kept (rare: packets are tiny). */
 typedef struct client {
     cc_conn cc; /* first: the core's send and reason callbacks find the client from it */
-    cio *io;
     uint8_t *out; /* unsent tail, or NULL */
     uint32_t out_len, out_off;
     int fd;
@@ -43,9 +42,11 @@ typedef struct client {
 } client;
 
 static inline client *client_of(cc_conn *cc) { return (client *)cc; }
+/* The shared state: cc_env.transport points to it. */
+static inline cio *cio_of(const client *c) { return (cio *)c->cc.env->transport; }
 
-/* A client with no socket yet. */
-void cio_client_init(cio *io, client *c);
+/* A client with no socket yet, after cc_init (whose env->transport is the cio). */
+void cio_client_init(client *c);
 /* Opens c's socket and starts the non-blocking connect; the core's connect
  * timeout runs from here. A failure is reported by the core as a death. */
 void cio_connect(client *c);

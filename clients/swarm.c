@@ -306,6 +306,7 @@ swarm *swarm_new(fl_loop *loop, const swarm_config *cfg, fl_evlog *log, const sw
         .reason = cio_reason,
         .report = on_report,
         .ctx = s,
+        .transport = io,
     };
     s->k.clients = total;
     uint32_t idx = 0;
@@ -313,7 +314,7 @@ swarm *swarm_new(fl_loop *loop, const swarm_config *cfg, fl_evlog *log, const sw
         for (uint32_t n = 0; n < cfg->groups[gi].clients; n++, idx++) {
             client *c = &s->clients[idx];
             cc_init(&c->cc, &s->env, idx, n, (uint16_t)gi);
-            cio_client_init(io, c);
+            cio_client_init(c);
         }
     }
     return s;
