@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "clients/backoff.h"
+#include "detect_check.h"
 #include "fake_wire.h"
 
 /* One group "g", client id dev-0, broker 198.18.0.1:1883, seed 7. */
@@ -523,4 +524,48 @@ Test(client_core, a_device_acks_qos2_and_is_no_watcher)
     fw_broker_sends(&w, &rel);
     fw_expect(&w, MQTT_PUBCOMP, NULL);
     cr_assert_null(fw_event_of(&w, CC_EV_RECEIVED, 0)->ev.whose, "only a watcher reads wills");
+}
+
+/* ---- test_swarm_detect's scenario, one client a group, on virtual time ------------------ */
+
+/* The broker answers every PINGREQ within 10 ms for hold_ns. */
+static void hold(uint64_t hold_ns)
+{
+    uint64_t end = fw_now(&w) + hold_ns;
+    mqtt_packet p;
+    while (fw_now(&w) < end) {
+        fw_advance(&w, S(0.01));
+        while (fw_sent(&w, &p))
+            if (p.type == MQTT_PINGREQ)
+                fw_pingresp(&w);
+    }
+}
+
+Test(client_core, the_frozen_broker_of_test_swarm_detect)
+{
+    for (size_t gi = 0; gi < APP_GROUPS; gi++) {
+        char cfg[512];
+        snprintf(cfg, sizeof cfg, CFG("\"keepalive\":%d,\"strategy\":%s"), APP_KEEPALIVE, app_groups[gi].strategy_json);
+        fw_init(&w, cfg);
+        come_up();
+        hold(S(10)); /* five ping rounds at Keep Alive 2 */
+        cr_assert_eq(fw_count(&w, CC_EV_DEAD), 0, "group %s died while the broker answered", app_groups[gi].name);
+        cr_assert_geq(fw_count(&w, CC_EV_PINGRESP), 5, "group %s", app_groups[gi].name);
+        uint64_t frozen = fw_now(&w); /* SIGSTOP: the kernel ACKs, nothing answers */
+        fw_advance(&w, S(6));
+        const fw_event *e = expect_dead("ping_timeout");
+        uint64_t bound = hb_detection_bound(&app_groups[gi].model, APP_KEEPALIVE);
+        uint64_t latency = e->t - e->ev.last_rx;
+        cr_assert_geq(e->t, frozen);
+        cr_assert_leq(latency, bound, "group %s: %.3f s, bound %.3f s", app_groups[gi].name, latency / 1e9,
+                      bound / 1e9);
+        /* Exactly at the bound for the fixed strategies when the last packet
+         * received was the PINGRESP that came with no delay to speak of; the
+         * hold answers within 10 ms, which is what latency may lack. */
+        if (app_groups[gi].model.kind != HB_ADAPTIVE)
+            cr_assert_geq(latency + S(0.01), bound, "group %s: %.3f s, earlier than the model's %.3f s",
+                          app_groups[gi].name, latency / 1e9, bound / 1e9);
+        fw_free(&w);
+    }
+    fw_init(&w, CFG("\"keepalive\":10")); /* for fini */
 }
