@@ -425,6 +425,7 @@ static void on_timer(fl_timer *t, uint64_t now, void *arg)
         die(c, "connect_timeout", 0);
         return;
     case CC_WAIT:
+        c->state = CC_QUEUED; /* the owner's ramp queue has it from here */
         report_kind(c, CC_EV_REQUEUE);
         return;
     case CC_UP:

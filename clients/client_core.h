@@ -38,7 +38,7 @@ typedef enum cc_event_kind {
     CC_EV_SETTLED,   /* up, subscriptions sent, workload scheduled; first: the first time ever */
     CC_EV_DEAD,      /* died: reason, err, was; retry with delay_ns, or dead for good */
     CC_EV_STOPPED,   /* ended for good by cc_stop; was */
-    CC_EV_REQUEUE,   /* the reconnect delay is over: queue it for the connect ramp */
+    CC_EV_REQUEUE,   /* the reconnect delay is over: it is CC_QUEUED, for the owner's connect ramp */
     CC_EV_PING_SENT, /* a PINGREQ is about to be sent */
     CC_EV_PINGRESP,  /* rtt_ns */
     CC_EV_RECEIVED,  /* a PUBLISH arrived; whose and topic set when the group watches wills */

@@ -445,8 +445,7 @@ Test(client_core, backoff_delays_follow_the_jittered_schedule_and_reset_on_succe
         }
         fw_advance(&w, 1);
         cr_assert_eq(w.requeued, before + 1);
-        cr_assert_eq(w.c.state, CC_WAIT, "the swarm moves it to the ramp's queue");
-        cc_queued(&w.c);
+        cr_assert_eq(w.c.state, CC_QUEUED, "on the ramp's queue");
     }
     cr_assert_eq(fw_event_of(&w, CC_EV_CONNECTED, 0)->attempts, 4, "connected says attempt 4");
 }
@@ -462,7 +461,7 @@ Test(client_core, fixed_delay_and_no_reconnect_while_stopping)
     cr_assert_eq(cc_deadline(&w.c), e->t + S(1.5));
     fw_advance(&w, S(1.5));
     cr_assert_eq(w.requeued, 1);
-    cc_queued(&w.c);
+    cr_assert_eq(w.c.state, CC_QUEUED);
     come_up();
     w.env.stopping = true;
     fw_lost(&w, "eof", 0);
