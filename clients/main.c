@@ -123,7 +123,98 @@ enum {
     OPT_SOURCE, OPT_SEED, OPT_EVENTS, OPT_CONTROL, OPT_CONFIG, OPT_LOG_PINGS, OPT_INFLIGHT, OPT_RATE, OPT_DURATION, OPT_HELP,
 };
 
-int main(int argc, char **argv)
+/* What the command line asked for. */
+typedef struct cli {
+    const char *broker, *strategy, *id_prefix, *sources, *events, *control, *config;
+    const char *group_flag; /* the last flag that shapes the one group (refused with --config) */
+    uint64_t clients, keepalive, version, seed, inflight, ping_timeout, duration, rate;
+    bool have_rate, have_clients, have_keepalive, have_seed;
+    swarm_options sopt;
+} cli;
+
+#define CONTINUE (-1) /* parsing goes on; anything else is the exit code */
+
+static int parse_option(cli *a, int o, char **argv)
+{
+    switch (o) {
+    case OPT_BROKER:
+        a->broker = optarg;
+        break;
+    case OPT_CLIENTS:
+        if (!parse_u64(optarg, 1000000, &a->clients) || a->clients == 0)
+            return bad("--clients", "'%s' is not a count 1..1000000", optarg);
+        a->have_clients = true, a->group_flag = "--clients";
+        break;
+    case OPT_KEEPALIVE:
+        if (!parse_u64(optarg, 65535, &a->keepalive))
+            return bad("--keepalive", "'%s' is not whole seconds 0..65535", optarg);
+        a->have_keepalive = true, a->group_flag = "--keepalive";
+        break;
+    case OPT_STRATEGY: {
+        hb_kind k;
+        if (!hb_kind_parse(optarg, &k))
+            return bad("--strategy", "unknown '%s' (mqtt, miss-tolerant, probe, adaptive, tcp-only)", optarg);
+        a->strategy = optarg, a->group_flag = "--strategy";
+        break;
+    }
+    case OPT_PING_TIMEOUT:
+        if (!swarm_parse_seconds(optarg, &a->ping_timeout))
+            return bad("--ping-timeout", "'%s' is not seconds >= 0", optarg);
+        a->group_flag = "--ping-timeout";
+        break;
+    case OPT_ID_PREFIX:
+        a->id_prefix = optarg, a->group_flag = "--id-prefix";
+        break;
+    case OPT_VERSION:
+        if (!parse_u64(optarg, 5, &a->version) || a->version < 4)
+            return bad("--version", "'%s' is not 4 (MQTT 3.1.1) or 5", optarg);
+        a->group_flag = "--version";
+        break;
+    case OPT_SOURCE:
+        a->sources = optarg;
+        break;
+    case OPT_SEED:
+        if (!parse_u64(optarg, INT64_MAX, &a->seed))
+            return bad("--seed", "'%s' is not a non-negative integer", optarg);
+        a->have_seed = true;
+        break;
+    case OPT_EVENTS:
+        a->events = optarg;
+        break;
+    case OPT_CONTROL:
+        a->control = optarg;
+        break;
+    case OPT_CONFIG:
+        a->config = optarg;
+        break;
+    case OPT_LOG_PINGS:
+        a->sopt.log_pings = true;
+        break;
+    case OPT_INFLIGHT:
+        if (!parse_u64(optarg, 100000, &a->inflight) || a->inflight == 0)
+            return bad("--inflight", "'%s' is not a count 1..100000", optarg);
+        break;
+    case OPT_RATE:
+        if (!parse_u64(optarg, 10000000, &a->rate))
+            return bad("--rate", "'%s' is not connects a second 0..10000000", optarg);
+        a->have_rate = true;
+        break;
+    case OPT_DURATION:
+        if (!swarm_parse_seconds(optarg, &a->duration) || a->duration == 0)
+            return bad("--duration", "'%s' is not seconds > 0", optarg);
+        break;
+    case OPT_HELP:
+        usage(stdout);
+        return 0;
+    default:
+        fprintf(stderr, "flatline-swarm: unknown or incomplete option '%s'\n", argv[optind - 1]);
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    return CONTINUE;
+}
+
+static int parse_args(int argc, char **argv, cli *a)
 {
     static const struct option opts[] = {
         { "broker", required_argument, 0, OPT_BROKER }, { "clients", required_argument, 0, OPT_CLIENTS },
@@ -137,187 +228,128 @@ int main(int argc, char **argv)
         { "duration", required_argument, 0, OPT_DURATION },
         { "help", no_argument, 0, OPT_HELP }, { 0, 0, 0, 0 },
     };
-    const char *broker = NULL, *strategy = NULL, *id_prefix = NULL, *sources = NULL, *events = NULL;
-    const char *control = NULL, *config = NULL, *group_flag = NULL;
-    uint64_t clients = 0, keepalive = 0, version = 4, seed = 1, inflight = 0, ping_timeout = 0, duration = 0;
-    uint64_t rate = 0;
-    bool have_rate = false;
-    bool have_clients = false, have_keepalive = false, have_seed = false;
-    swarm_options sopt = { 0 };
+    memset(a, 0, sizeof *a);
+    a->version = 4;
+    a->seed = 1;
     int o;
     opterr = 0;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (o) {
-        case OPT_BROKER:
-            broker = optarg;
-            break;
-        case OPT_CLIENTS:
-            if (!parse_u64(optarg, 1000000, &clients) || clients == 0)
-                return bad("--clients", "'%s' is not a count 1..1000000", optarg);
-            have_clients = true, group_flag = "--clients";
-            break;
-        case OPT_KEEPALIVE:
-            if (!parse_u64(optarg, 65535, &keepalive))
-                return bad("--keepalive", "'%s' is not whole seconds 0..65535", optarg);
-            have_keepalive = true, group_flag = "--keepalive";
-            break;
-        case OPT_STRATEGY: {
-            hb_kind k;
-            if (!hb_kind_parse(optarg, &k))
-                return bad("--strategy", "unknown '%s' (mqtt, miss-tolerant, probe, adaptive, tcp-only)", optarg);
-            strategy = optarg, group_flag = "--strategy";
-            break;
-        }
-        case OPT_PING_TIMEOUT:
-            if (!swarm_parse_seconds(optarg, &ping_timeout))
-                return bad("--ping-timeout", "'%s' is not seconds >= 0", optarg);
-            group_flag = "--ping-timeout";
-            break;
-        case OPT_ID_PREFIX:
-            id_prefix = optarg, group_flag = "--id-prefix";
-            break;
-        case OPT_VERSION:
-            if (!parse_u64(optarg, 5, &version) || version < 4)
-                return bad("--version", "'%s' is not 4 (MQTT 3.1.1) or 5", optarg);
-            group_flag = "--version";
-            break;
-        case OPT_SOURCE:
-            sources = optarg;
-            break;
-        case OPT_SEED:
-            if (!parse_u64(optarg, INT64_MAX, &seed))
-                return bad("--seed", "'%s' is not a non-negative integer", optarg);
-            have_seed = true;
-            break;
-        case OPT_EVENTS:
-            events = optarg;
-            break;
-        case OPT_CONTROL:
-            control = optarg;
-            break;
-        case OPT_CONFIG:
-            config = optarg;
-            break;
-        case OPT_LOG_PINGS:
-            sopt.log_pings = true;
-            break;
-        case OPT_INFLIGHT:
-            if (!parse_u64(optarg, 100000, &inflight) || inflight == 0)
-                return bad("--inflight", "'%s' is not a count 1..100000", optarg);
-            break;
-        case OPT_RATE:
-            if (!parse_u64(optarg, 10000000, &rate))
-                return bad("--rate", "'%s' is not connects a second 0..10000000", optarg);
-            have_rate = true;
-            break;
-        case OPT_DURATION:
-            if (!swarm_parse_seconds(optarg, &duration) || duration == 0)
-                return bad("--duration", "'%s' is not seconds > 0", optarg);
-            break;
-        case OPT_HELP:
-            usage(stdout);
-            return 0;
-        default:
-            fprintf(stderr, "flatline-swarm: unknown or incomplete option '%s'\n", argv[optind - 1]);
-            usage(stderr);
-            return EXIT_USAGE;
-        }
+        int rc = parse_option(a, o, argv);
+        if (rc != CONTINUE)
+            return rc;
     }
     if (optind < argc)
         return bad("arguments", "unexpected '%s'", argv[optind]);
+    return CONTINUE;
+}
 
-    char err[512];
-    swarm_config cfg;
-    if (config) {
-        if (group_flag)
-            return bad(group_flag, "%s", "not with --config: set it in the config's groups");
-        if (swarm_config_load(config, &cfg, err, sizeof err) < 0) {
-            fprintf(stderr, "flatline-swarm: %s: %s\n", config, err);
-            return EXIT_USAGE;
-        }
-        if (broker) {
-            free(cfg.broker);
-            cfg.broker = strdup(broker);
-        }
-        if (have_seed)
-            cfg.seed = seed;
-    } else {
-        if (!broker || !have_clients || !have_keepalive) {
-            fprintf(stderr, "flatline-swarm: --broker, --clients and --keepalive are needed (or --config)\n");
-            usage(stderr);
-            return EXIT_USAGE;
-        }
-        memset(&cfg, 0, sizeof cfg);
-        cfg.broker = strdup(broker);
-        cfg.seed = seed;
-        cfg.inflight = SWARM_DEFAULT_INFLIGHT;
-        cfg.connect_timeout_ns = SWARM_DEFAULT_CONNECT_TIMEOUT_S * FL_NS_PER_S;
-        cfg.groups = calloc(1, sizeof *cfg.groups);
-        cfg.ngroups = 1;
-        if (!cfg.groups || swarm_group_defaults(&cfg.groups[0], "default") < 0) {
-            fprintf(stderr, "flatline-swarm: out of memory\n");
-            return EXIT_RUNTIME;
-        }
-        swarm_group *g = &cfg.groups[0];
-        g->clients = (uint32_t)clients;
-        g->keepalive_s = (uint16_t)keepalive;
-        g->version = (uint8_t)version;
-        if (strategy) {
-            hb_kind k;
-            hb_kind_parse(strategy, &k);
-            swarm_strategy_defaults(&g->strategy, k);
-        }
-        g->strategy.ping_timeout_ns = ping_timeout;
-        if (id_prefix) {
-            /* The prefix is literal: double its braces before appending {n}. */
-            size_t len = strlen(id_prefix);
-            char *pat = malloc(2 * len + 4), *w = pat;
-            for (const char *p = id_prefix; pat && *p; p++) {
-                *w++ = *p;
-                if (*p == '{' || *p == '}')
-                    *w++ = *p;
-            }
-            if (pat)
-                strcpy(w, "{n}");
-            free(g->id_pattern);
-            g->id_pattern = pat;
-        }
-        if (!cfg.broker || !g->id_pattern) {
-            fprintf(stderr, "flatline-swarm: out of memory\n");
-            return EXIT_RUNTIME;
-        }
+/* The prefix is literal: its braces doubled, then {n}. NULL: out of memory. */
+static char *prefix_pattern(const char *id_prefix)
+{
+    size_t len = strlen(id_prefix);
+    char *pat = malloc(2 * len + 4), *w = pat;
+    for (const char *p = id_prefix; pat && *p; p++) {
+        *w++ = *p;
+        if (*p == '{' || *p == '}')
+            *w++ = *p;
     }
-    if (sources && split_sources(sources, &cfg) < 0) {
+    if (pat)
+        strcpy(w, "{n}");
+    return pat;
+}
+
+/* The --config file, with --broker and --seed over it. */
+static int config_from_file(const cli *a, swarm_config *cfg)
+{
+    char err[512];
+    if (a->group_flag)
+        return bad(a->group_flag, "%s", "not with --config: set it in the config's groups");
+    if (swarm_config_load(a->config, cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "flatline-swarm: %s: %s\n", a->config, err);
+        return EXIT_USAGE;
+    }
+    if (a->broker) {
+        free(cfg->broker);
+        cfg->broker = strdup(a->broker);
+    }
+    if (a->have_seed)
+        cfg->seed = a->seed;
+    return CONTINUE;
+}
+
+/* One group named "default" from the flags. */
+static int config_from_flags(const cli *a, swarm_config *cfg)
+{
+    if (!a->broker || !a->have_clients || !a->have_keepalive) {
+        fprintf(stderr, "flatline-swarm: --broker, --clients and --keepalive are needed (or --config)\n");
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    memset(cfg, 0, sizeof *cfg);
+    cfg->broker = strdup(a->broker);
+    cfg->seed = a->seed;
+    cfg->inflight = SWARM_DEFAULT_INFLIGHT;
+    cfg->connect_timeout_ns = SWARM_DEFAULT_CONNECT_TIMEOUT_S * FL_NS_PER_S;
+    cfg->groups = calloc(1, sizeof *cfg->groups);
+    cfg->ngroups = 1;
+    if (!cfg->groups || swarm_group_defaults(&cfg->groups[0], "default") < 0) {
         fprintf(stderr, "flatline-swarm: out of memory\n");
         return EXIT_RUNTIME;
     }
-    if (inflight)
-        cfg.inflight = (uint32_t)inflight;
-    if (have_rate)
-        cfg.connect_rate = (uint32_t)rate;
-    if (swarm_config_validate(&cfg, err, sizeof err) < 0) {
-        fprintf(stderr, "flatline-swarm: %s%s\n", config ? "" : "(from the flags) ", err);
-        swarm_config_free(&cfg);
+    swarm_group *g = &cfg->groups[0];
+    g->clients = (uint32_t)a->clients;
+    g->keepalive_s = (uint16_t)a->keepalive;
+    g->version = (uint8_t)a->version;
+    if (a->strategy) {
+        hb_kind k;
+        hb_kind_parse(a->strategy, &k);
+        swarm_strategy_defaults(&g->strategy, k);
+    }
+    g->strategy.ping_timeout_ns = a->ping_timeout;
+    if (a->id_prefix) {
+        free(g->id_pattern);
+        g->id_pattern = prefix_pattern(a->id_prefix);
+    }
+    if (!cfg->broker || !g->id_pattern) {
+        fprintf(stderr, "flatline-swarm: out of memory\n");
+        return EXIT_RUNTIME;
+    }
+    return CONTINUE;
+}
+
+/* The configuration the flags and the file describe, checked. */
+static int build_config(const cli *a, swarm_config *cfg)
+{
+    int rc = a->config ? config_from_file(a, cfg) : config_from_flags(a, cfg);
+    if (rc != CONTINUE)
+        return rc;
+    if (a->sources && split_sources(a->sources, cfg) < 0) {
+        fprintf(stderr, "flatline-swarm: out of memory\n");
+        return EXIT_RUNTIME;
+    }
+    if (a->inflight)
+        cfg->inflight = (uint32_t)a->inflight;
+    if (a->have_rate)
+        cfg->connect_rate = (uint32_t)a->rate;
+    char err[512];
+    if (swarm_config_validate(cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "flatline-swarm: %s%s\n", a->config ? "" : "(from the flags) ", err);
+        swarm_config_free(cfg);
         return EXIT_USAGE;
     }
-    int control_fd = -1;
-    if (control && (control_fd = control_parse_fd(control)) < 0) {
-        swarm_config_free(&cfg);
-        return bad("--control", "'%s' is not fd:N with N an open descriptor", control);
-    }
-    int rc = check_fd_limit(swarm_config_total_clients(&cfg));
-    if (rc) {
-        swarm_config_free(&cfg);
-        return rc;
-    }
+    return CONTINUE;
+}
 
-    fl_evlog *log = fl_evlog_open(events, "swarm", err, sizeof err);
+/* Runs the swarm until it is stopped; the exit code. */
+static int run(const cli *a, const swarm_config *cfg, int control_fd)
+{
+    char err[512];
+    fl_evlog *log = fl_evlog_open(a->events, "swarm", err, sizeof err);
     if (!log) {
         fprintf(stderr, "flatline-swarm: --events: %s\n", err);
-        swarm_config_free(&cfg);
         return EXIT_USAGE;
     }
-    rc = EXIT_RUNTIME;
+    int rc = EXIT_RUNTIME;
     fl_loop *loop = fl_loop_new();
     swarm *s = NULL;
     swarm_control *ctl = NULL;
@@ -325,7 +357,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "flatline-swarm: epoll: %s\n", strerror(errno));
         goto out;
     }
-    s = swarm_new(loop, &cfg, log, &sopt, err, sizeof err);
+    s = swarm_new(loop, cfg, log, &a->sopt, err, sizeof err);
     if (!s) {
         fprintf(stderr, "flatline-swarm: %s\n", err);
         rc = EXIT_USAGE; /* an address that does not parse */
@@ -338,8 +370,8 @@ int main(int argc, char **argv)
     }
     fl_timer stop_timer;
     fl_timer_init(&stop_timer, on_duration, s);
-    if (duration)
-        fl_loop_timer_set(loop, &stop_timer, fl_now_ns() + duration);
+    if (a->duration)
+        fl_loop_timer_set(loop, &stop_timer, fl_now_ns() + a->duration);
     swarm_start(s);
     if (fl_loop_run(loop) < 0) {
         fprintf(stderr, "flatline-swarm: event loop: %s\n", strerror(errno));
@@ -353,6 +385,27 @@ out:
     swarm_free(s);
     fl_loop_free(loop);
     fl_evlog_close(log);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    cli a;
+    int rc = parse_args(argc, argv, &a);
+    if (rc != CONTINUE)
+        return rc;
+    swarm_config cfg;
+    rc = build_config(&a, &cfg);
+    if (rc != CONTINUE)
+        return rc;
+    int control_fd = -1;
+    if (a.control && (control_fd = control_parse_fd(a.control)) < 0) {
+        swarm_config_free(&cfg);
+        return bad("--control", "'%s' is not fd:N with N an open descriptor", a.control);
+    }
+    rc = check_fd_limit(swarm_config_total_clients(&cfg));
+    if (rc == 0)
+        rc = run(&a, &cfg, control_fd);
     swarm_config_free(&cfg);
     return rc;
 }

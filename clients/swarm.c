@@ -1,3 +1,5 @@
+/* The swarm: the clients in one process, their connect ramp, and what
+ * they report turned into event lines (docs/events.md) and counters. */
 #include "swarm.h"
 
 #include <arpa/inet.h>
@@ -7,82 +9,55 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "clients/pattern.h"
-#include "clients/swarm_internal.h"
+#include "clients/client_core.h"
+#include "clients/client_io.h"
 #include "core/clock.h"
 
-void sw_client_id(swarm *s, const client *c, char *buf, size_t len)
-{
-    const swarm_group *g = &s->cfg->groups[c->group];
-    pattern_vars v = { .n = c->n, .i = c->index, .group = g->name, .host = s->host, .pid = s->pid };
-    pattern_expand(g->id_pattern, &v, buf, len);
-}
+struct swarm {
+    fl_loop *loop;
+    const swarm_config *cfg;
+    fl_evlog *log;
+    swarm_options opt;
+    cc_env env; /* the clients' cores: clock, timers, patterns, reports */
+    cio io;     /* the clients' sockets */
+    char broker_text[64];
+    char host[64];
+    uint32_t nclients;
+    uint32_t *queue; /* ring of client indices waiting for the ramp */
+    uint32_t q_head, q_len;
+    uint32_t inflight;
+    fl_timer ramp_timer; /* waits out connect_rate */
+    uint64_t next_start; /* the earliest the ramp may start the next connect */
+    uint32_t ever_up;
+    bool ready_sent, pumping;
+    uint8_t *payload; /* the largest workload payload, shared */
+    swarm_counters k;
+    client clients[];
+};
 
-void sw_expand(swarm *s, const client *c, const char *pattern, const char *id, char *buf, size_t len)
-{
-    const swarm_group *g = &s->cfg->groups[c->group];
-    pattern_vars v = { .n = c->n, .i = c->index, .id = id, .group = g->name, .host = s->host, .pid = s->pid };
-    pattern_expand(pattern, &v, buf, len);
-}
-
-const char *sw_conn_text(swarm *s, const client *c, char *buf, size_t len)
-{
-    if (c->laddr >= s->nladdrs) {
-        snprintf(buf, len, "?");
-        return buf;
-    }
-    struct sockaddr_storage a = s->laddrs[c->laddr];
-    if (a.ss_family == AF_INET)
-        ((struct sockaddr_in *)&a)->sin_port = htons(c->lport);
-    else
-        ((struct sockaddr_in6 *)&a)->sin6_port = htons(c->lport);
-    return fl_format_addr((struct sockaddr *)&a, buf, len);
-}
-
-void sw_emit(swarm *s, json_t *ev) { fl_evlog_emit(s->log, ev); }
+static void sw_emit(swarm *s, json_t *ev) { fl_evlog_emit(s->log, ev); }
+static void sw_pump(swarm *s);
 
 /* ---- the connect ramp ---------------------------------------------------- */
 
 #define RAMP_CATCH_UP_NS (10 * FL_NS_PER_MS)
 
-void sw_enqueue(swarm *s, client *c)
+static void sw_enqueue(swarm *s, client *c)
 {
-    c->state = C_QUEUED;
-    s->queue[(s->q_head + s->q_len) % s->nclients] = c->index;
+    cc_queued(&c->cc);
+    s->queue[(s->q_head + s->q_len) % s->nclients] = c->cc.index;
     s->q_len++;
 }
 
-uint8_t sw_remember_laddr(swarm *s, const struct sockaddr_storage *a)
-{
-    struct sockaddr_storage key;
-    memset(&key, 0, sizeof key);
-    if (a->ss_family == AF_INET) {
-        struct sockaddr_in *k = (struct sockaddr_in *)&key;
-        k->sin_family = AF_INET;
-        k->sin_addr = ((const struct sockaddr_in *)a)->sin_addr;
-    } else {
-        struct sockaddr_in6 *k = (struct sockaddr_in6 *)&key;
-        k->sin6_family = AF_INET6;
-        k->sin6_addr = ((const struct sockaddr_in6 *)a)->sin6_addr;
-    }
-    for (size_t i = 0; i < s->nladdrs; i++)
-        if (memcmp(&s->laddrs[i], &key, sizeof key) == 0)
-            return (uint8_t)i;
-    if (s->nladdrs == MAX_LADDRS)
-        return MAX_LADDRS; /* printed as "?" */
-    s->laddrs[s->nladdrs] = key;
-    return (uint8_t)s->nladdrs++;
-}
-
-void sw_pump(swarm *s)
+static void sw_pump(swarm *s)
 {
     /* A failing connect dies and pumps again: the flag keeps that from recursing. */
     if (s->pumping)
         return;
     s->pumping = true;
     uint64_t gap = s->cfg->connect_rate ? FL_NS_PER_S / s->cfg->connect_rate : 0;
-    uint64_t now = gap ? fl_now_ns() : 0;
-    while (!s->stopping && s->q_len && s->inflight < s->cfg->inflight) {
+    uint64_t now = gap ? fl_clock_now(s->env.clock) : 0;
+    while (!s->env.stopping && s->q_len && s->inflight < s->cfg->inflight) {
         if (gap) {
             if (now < s->next_start) {
                 fl_loop_timer_set(s->loop, &s->ramp_timer, s->next_start);
@@ -96,7 +71,8 @@ void sw_pump(swarm *s)
         client *c = &s->clients[s->queue[s->q_head]];
         s->q_head = (s->q_head + 1) % s->nclients;
         s->q_len--;
-        client_start_connect(s, c);
+        s->inflight++; /* before the connect: a failure in it reports a death in flight */
+        cio_connect(c);
     }
     s->pumping = false;
 }
@@ -106,6 +82,131 @@ static void on_ramp_timer(fl_timer *t, uint64_t now, void *arg)
     (void)t;
     (void)now;
     sw_pump(arg);
+}
+
+/* ---- what the clients report: event lines and counters --------------------- */
+
+static void on_connected(swarm *s, client *c, const char *id, const char *conn)
+{
+    const swarm_group *g = cc_group(&c->cc);
+    s->inflight--;
+    s->k.connected++;
+    if (c->cc.attempts)
+        s->k.reconnects++;
+    sw_emit(s, json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:i}", "ev", "connected", "client_id", id, "conn", conn,
+                         "broker", s->broker_text, "keepalive", (int)c->cc.keepalive, "group", g->name, "attempt",
+                         (int)c->cc.attempts));
+    if (c->cc.attempts)
+        sw_emit(s, json_pack("{s:s, s:s, s:s, s:i, s:s}", "ev", "reconnected", "client_id", id, "conn", conn,
+                             "attempt", (int)c->cc.attempts, "group", g->name));
+}
+
+static void on_dead(swarm *s, client *c, const cc_event *ev, const char *id, const char *conn)
+{
+    const char *group = cc_group(&c->cc)->name;
+    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:I, s:s}", "ev", "dead_detected", "client_id", id, "conn", conn,
+                          "reason", ev->reason, "last_rx", (json_int_t)ev->last_rx, "group", group);
+    if (j && ev->err)
+        json_object_set_new(j, "errno", json_string(strerrorname_np(ev->err) ? strerrorname_np(ev->err) : "?"));
+    if (j && ev->was != CC_UP)
+        json_object_set_new(j, "phase", json_string(ev->was == CC_TCP ? "tcp_connect" : "connack"));
+    sw_emit(s, j);
+    s->k.dead++;
+    if (ev->was == CC_UP)
+        s->k.connected--;
+    else
+        s->inflight--;
+    cio_close(c);
+    if (ev->retry)
+        sw_emit(s, json_pack("{s:s, s:s, s:i, s:I, s:s, s:s}", "ev", "reconnect_attempt", "client_id", id, "attempt",
+                             (int)c->cc.attempts, "delay", (json_int_t)ev->delay_ns, "conn", conn, "group", group));
+    sw_pump(s);
+}
+
+static void on_received(swarm *s, client *c, const cc_event *ev, const char *id, const char *conn)
+{
+    s->k.received++;
+    if (!ev->whose)
+        return;
+    s->k.wills++;
+    sw_emit(s, json_pack("{s:s, s:s, s:s, s:s, s:b, s:s, s:s}", "ev", "will_received", "client_id", id, "whose",
+                         ev->whose, "topic", ev->topic, "retained", (int)ev->retained, "conn", conn, "group",
+                         cc_group(&c->cc)->name));
+}
+
+/* Events that log nothing skip formatting the id and the address. */
+static bool needs_names(const swarm *s, const cc_event *ev)
+{
+    switch (ev->kind) {
+    case CC_EV_CONNECTED:
+    case CC_EV_DEAD:
+        return true;
+    case CC_EV_PING_SENT:
+    case CC_EV_PINGRESP:
+        return s->opt.log_pings;
+    case CC_EV_RECEIVED:
+        return ev->whose != NULL;
+    default:
+        return false;
+    }
+}
+
+static void on_report(void *ctx, cc_conn *cc, const cc_event *ev)
+{
+    swarm *s = ctx;
+    client *c = client_of(cc);
+    char id[CC_ID_MAX] = "", conn[64] = "";
+    if (needs_names(s, ev)) {
+        cc_client_id(cc, id, sizeof id);
+        cio_conn_text(c, conn, sizeof conn);
+    }
+    switch (ev->kind) {
+    case CC_EV_CONNECTED:
+        on_connected(s, c, id, conn);
+        break;
+    case CC_EV_SETTLED:
+        if (ev->first && ++s->ever_up == s->nclients && !s->ready_sent) {
+            s->ready_sent = true;
+            sw_emit(s, json_pack("{s:s, s:I}", "ev", "ready", "clients", (json_int_t)s->nclients));
+        }
+        sw_pump(s);
+        break;
+    case CC_EV_DEAD:
+        on_dead(s, c, ev, id, conn);
+        break;
+    case CC_EV_STOPPED:
+        if (ev->was == CC_UP)
+            s->k.connected--;
+        else if (ev->was == CC_TCP || ev->was == CC_CONNACK)
+            s->inflight--;
+        cio_close(c);
+        break;
+    case CC_EV_REQUEUE:
+        sw_enqueue(s, c);
+        sw_pump(s);
+        break;
+    case CC_EV_PING_SENT:
+        s->k.pings++;
+        if (s->opt.log_pings)
+            sw_emit(s, json_pack("{s:s, s:s, s:s, s:s}", "ev", "ping_sent", "client_id", id, "conn", conn, "group",
+                                 cc_group(cc)->name));
+        break;
+    case CC_EV_PINGRESP:
+        s->k.pingresps++;
+        if (s->opt.log_pings)
+            sw_emit(s, json_pack("{s:s, s:s, s:s, s:I, s:s}", "ev", "pingresp", "client_id", id, "conn", conn, "rtt",
+                                 (json_int_t)ev->rtt_ns, "group", cc_group(cc)->name));
+        break;
+    case CC_EV_RECEIVED:
+        on_received(s, c, ev, id, conn);
+        break;
+    case CC_EV_PUBLISHED:
+        s->k.published++;
+        break;
+    case CC_EV_SKIPPED:
+        s->k.skipped++;
+        break;
+    }
 }
 
 /* ---- the swarm ---------------------------------------------------------- */
@@ -163,51 +264,62 @@ swarm *swarm_new(fl_loop *loop, const swarm_config *cfg, fl_evlog *log, const sw
         s->opt = *opt;
     s->nclients = (uint32_t)total;
     fl_timer_init(&s->ramp_timer, on_ramp_timer, s);
-    s->pid = (long)getpid();
     if (gethostname(s->host, sizeof s->host) < 0)
         snprintf(s->host, sizeof s->host, "host");
     s->host[sizeof s->host - 1] = '\0';
-    if (resolve(cfg->broker, true, &s->broker, &s->broker_len) < 0) {
+    cio *io = &s->io;
+    io->loop = loop;
+    if (resolve(cfg->broker, true, &io->broker, &io->broker_len) < 0) {
         snprintf(err, errlen, "broker: '%s' is not ADDR:PORT", cfg->broker);
         goto fail;
     }
-    fl_format_addr((struct sockaddr *)&s->broker, s->broker_text, sizeof s->broker_text);
-    s->sources = calloc(cfg->nsources + 1, sizeof *s->sources);
+    fl_format_addr((struct sockaddr *)&io->broker, s->broker_text, sizeof s->broker_text);
+    io->sources = calloc(cfg->nsources + 1, sizeof *io->sources);
     s->queue = calloc(total, sizeof *s->queue);
     uint32_t maxpay = 0;
     for (size_t i = 0; i < cfg->ngroups; i++)
         if (cfg->groups[i].workload.payload > maxpay)
             maxpay = cfg->groups[i].workload.payload;
     s->payload = malloc(maxpay + 1);
-    if (!s->sources || !s->queue || !s->payload) {
+    if (!io->sources || !s->queue || !s->payload) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
     memset(s->payload, 'x', maxpay + 1);
     for (size_t i = 0; i < cfg->nsources; i++) {
         socklen_t l;
-        if (resolve(cfg->sources[i], false, &s->sources[i], &l) < 0 || s->sources[i].ss_family != s->broker.ss_family) {
+        if (resolve(cfg->sources[i], false, &io->sources[i], &l) < 0 ||
+            io->sources[i].ss_family != io->broker.ss_family) {
             snprintf(err, errlen, "sources[%zu]: '%s' is not an address of the broker's family", i, cfg->sources[i]);
             goto fail;
         }
     }
-    s->nsources = cfg->nsources;
+    io->nsources = cfg->nsources;
+    s->env = (cc_env){
+        .cfg = cfg,
+        .clock = &fl_clock_monotonic,
+        .timers = fl_loop_timers(loop),
+        .host = s->host,
+        .pid = (long)getpid(),
+        .payload = s->payload,
+        .send = cio_send,
+        .reason = cio_reason,
+        .report = on_report,
+        .ctx = s,
+        .transport = io,
+    };
     s->k.clients = total;
     uint32_t idx = 0;
     for (size_t gi = 0; gi < cfg->ngroups; gi++) {
         for (uint32_t n = 0; n < cfg->groups[gi].clients; n++, idx++) {
             client *c = &s->clients[idx];
-            c->index = idx;
-            c->n = n;
-            c->group = (uint16_t)gi;
-            c->fd = -1;
-            c->state = C_DEAD;
-            fl_timer_init(&c->timer, client_on_timer, c);
+            cc_init(&c->cc, &s->env, idx, n, (uint16_t)gi);
+            cio_client_init(c);
         }
     }
     return s;
 fail:
-    free(s->sources);
+    free(s->io.sources);
     free(s->queue);
     free(s->payload);
     free(s);
@@ -224,9 +336,9 @@ int swarm_start(swarm *s)
 
 void swarm_stop(swarm *s)
 {
-    s->stopping = true;
+    s->env.stopping = true;
     for (uint32_t i = 0; i < s->nclients; i++)
-        client_stop(s, &s->clients[i]);
+        cc_stop(&s->clients[i].cc);
     s->q_len = 0;
     fl_loop_timer_cancel(s->loop, &s->ramp_timer);
     fl_loop_stop(s->loop);
@@ -237,11 +349,11 @@ void swarm_free(swarm *s)
     if (!s)
         return;
     for (uint32_t i = 0; i < s->nclients; i++) {
-        client_close(s, &s->clients[i]);
-        fl_loop_timer_cancel(s->loop, &s->clients[i].timer);
+        cio_close(&s->clients[i]);
+        cc_release(&s->clients[i].cc);
     }
     fl_loop_timer_cancel(s->loop, &s->ramp_timer);
-    free(s->sources);
+    free(s->io.sources);
     free(s->queue);
     free(s->payload);
     free(s);
@@ -251,6 +363,8 @@ void swarm_get_counters(const swarm *s, swarm_counters *out)
 {
     *out = s->k;
     out->connecting = s->inflight;
+    out->bytes_in = s->io.bytes_in;
+    out->bytes_out = s->io.bytes_out;
 }
 
 void swarm_emit_counters(swarm *s)

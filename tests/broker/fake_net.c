@@ -6,8 +6,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static uint64_t fake_now(void *ctx) { return ((fake_net *)ctx)->now; }
-
 static void tx_write(bk_conn *c, const uint8_t *data, size_t len, void *ctx)
 {
     (void)ctx;
@@ -35,9 +33,7 @@ void fake_net_init(fake_net *n, const bk_config *cfg)
 {
     static int seq;
     memset(n, 0, sizeof *n);
-    n->now = 1000 * FL_NS_PER_S;
-    n->clock = (fl_clock){ fake_now, n };
-    fl_timer_heap_init(&n->timers);
+    fl_vclock_init(&n->vt, 1000 * FL_NS_PER_S);
     if (cfg)
         n->cfg = *cfg;
     else
@@ -46,31 +42,18 @@ void fake_net_init(fake_net *n, const bk_config *cfg)
     char err[256];
     n->log = fl_evlog_open(n->log_path, "broker", err, sizeof err);
     bk_transport tx = { tx_write, tx_release, NULL };
-    n->b = bk_broker_new(&n->cfg, &n->timers, &n->clock, n->log, &tx);
+    n->b = bk_broker_new(&n->cfg, &n->vt.timers, &n->vt.clock, n->log, &tx);
 }
 
 void fake_net_free(fake_net *n)
 {
     bk_broker_free(n->b);
-    fl_timer_heap_free(&n->timers);
+    fl_vclock_free(&n->vt);
     fl_evlog_close(n->log);
     unlink(n->log_path);
 }
 
-void fake_net_advance(fake_net *n, uint64_t ns)
-{
-    uint64_t end = n->now + ns;
-    /* Step through each due deadline so callbacks see their own time. */
-    for (;;) {
-        fl_timer *t = fl_timer_peek(&n->timers);
-        if (!t || t->deadline_ns > end)
-            break;
-        if (t->deadline_ns > n->now)
-            n->now = t->deadline_ns;
-        fl_timer_run_due(&n->timers, n->now);
-    }
-    n->now = end;
-}
+void fake_net_advance(fake_net *n, uint64_t ns) { fl_vclock_advance(&n->vt, ns); }
 
 fake_client *fake_connect_tcp(fake_net *n, uint16_t port)
 {

@@ -10,11 +10,15 @@
 #include <stdint.h>
 
 #include "broker/broker.h"
+#include "core/vclock.h"
 
 typedef struct fake_net {
-    uint64_t now;
-    fl_clock clock;
-    fl_timer_heap timers;
+    /* The clock and timer heap the broker is given. `now` is the clock's
+     * time under the name the tests read (fl_vclock's first member). */
+    union {
+        fl_vclock vt;
+        uint64_t now;
+    };
     bk_config cfg;
     bk_broker *b;
     fl_evlog *log;

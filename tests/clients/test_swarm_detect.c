@@ -3,7 +3,12 @@
  * broker is frozen (SIGSTOP: its kernel keeps ACKing, so only application
  * pings can notice; that is why only the application-ping strategies are
  * here) and every client must detect it within its strategy's bound, checked
- * per client from the event log. */
+ * per client from the event log.
+ *
+ * The end-to-end check over real sockets and real time (label slow: it holds
+ * for 10 s and waits out the bounds). The rules themselves, each strategy's
+ * timing against hb_detection_bound to the nanosecond, are unit-tested on
+ * virtual time in test_client_core.c. */
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <sys/stat.h>

@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "broker/broker.h"
+#include "core/vclock.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -48,15 +49,11 @@ typedef struct slot {
 } slot;
 
 typedef struct fuzz_net {
-    uint64_t now;
-    fl_clock clock;
-    fl_timer_heap timers;
+    fl_vclock vt; /* the broker's clock and timer heap */
     bk_broker *b;
     slot slots[SLOTS];
     size_t live;
 } fuzz_net;
-
-static uint64_t fuzz_now(void *ctx) { return ((fuzz_net *)ctx)->now; }
 
 /* Whole packets the broker sent must decode: with the connection's version
  * once known; before CONNECT was accepted the broker may answer in either. */
@@ -144,20 +141,6 @@ static void config_from(bk_config *cfg, uint8_t b)
         cfg->max_subscriptions = 2;
         cfg->max_topic_length = 8;
     }
-}
-
-static void advance(fuzz_net *n, uint64_t ns)
-{
-    uint64_t end = n->now + ns;
-    for (;;) {
-        fl_timer *t = fl_timer_peek(&n->timers);
-        if (!t || t->deadline_ns > end)
-            break;
-        if (t->deadline_ns > n->now)
-            n->now = t->deadline_ns;
-        fl_timer_run_due(&n->timers, n->now);
-    }
-    n->now = end;
 }
 
 static void feed(slot *s, const uint8_t *bytes, size_t len)
@@ -270,15 +253,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     static fuzz_net n;
     memset(&n, 0, sizeof n);
-    n.now = 1000 * FL_NS_PER_S;
-    n.clock = (fl_clock){ fuzz_now, &n };
-    fl_timer_heap_init(&n.timers);
+    fl_vclock_init(&n.vt, 1000 * FL_NS_PER_S);
     bk_config cfg;
     config_from(&cfg, data[0]);
     char err[128];
     fl_evlog *log = fl_evlog_open(NULL, "broker", err, sizeof err);
     bk_transport tx = { tx_write, tx_release, &n };
-    n.b = bk_broker_new(&cfg, &n.timers, &n.clock, log, &tx);
+    n.b = bk_broker_new(&cfg, &n.vt.timers, &n.vt.clock, log, &tx);
     CHECK(n.b);
 
     size_t i = 1;
@@ -303,11 +284,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         case 3:
             i++;
-            advance(&n, (uint64_t)arg * 250 * FL_NS_PER_MS);
+            fl_vclock_advance(&n.vt, (uint64_t)arg * 250 * FL_NS_PER_MS);
             break;
         case 4:
             i++;
-            advance(&n, (uint64_t)arg * 1700 * 1000);
+            fl_vclock_advance(&n.vt, (uint64_t)arg * 1700 * 1000);
             break;
         case 5:
             i++;
@@ -338,7 +319,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     CHECK(n.live == 0);
     CHECK(bk_broker_stats(n.b).connections == 0);
     bk_broker_free(n.b);
-    fl_timer_heap_free(&n.timers);
+    fl_vclock_free(&n.vt);
     fl_evlog_close(log);
     bk_config_free(&cfg);
     for (unsigned k = 0; k < SLOTS; k++)
