@@ -159,6 +159,7 @@ Test(mqtt5, v3_takeover_of_clean_session_has_no_session)
     fake_client *d = fake_mqtt_connect(&net, MQTT_V311, "dev", 0, false);
     c = expect(d, MQTT_CONNACK);
     cr_assert(c.u.connack.session_present);
+    fake_client_free(a);
     fake_client_free(b);
     fake_client_free(d);
 }
