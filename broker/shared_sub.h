@@ -43,7 +43,7 @@ int bk_share_subscribe(struct bk_broker *b, mqtt_bytes full, struct bk_session *
 /* Removes s from the group. When the session ends (session_ends), what it
  * still holds from the group that has not completed (queued, or sent and
  * unacknowledged) goes to another member, as MQTT 5.0 section 4.8.2 says a
- * Server SHOULD; after an UNSUBSCRIBE it stays with s (MQTT-3.10.4-? allows
+ * Server SHOULD; after an UNSUBSCRIBE it stays with s (section 3.10.4 allows
  * buffered messages to be delivered). Returns whether s was a member. */
 bool bk_share_unsubscribe(struct bk_broker *b, mqtt_bytes full, struct bk_session *s, bool session_ends);
 /* A message matched the group: one member gets it. */
