@@ -87,10 +87,13 @@ int bk_conn_input_at(bk_conn *c, const uint8_t *data, size_t len, uint64_t arriv
     c->busy++;
     c->bytes_in += len;
     uint64_t read_at = bk_now(c->b);
-    /* The arrival, kept between the last one and now (a timestamp from a
-     * clock that stepped cannot move a deadline backwards or into the future). */
+    /* The arrival, kept between the last packet's and now (a timestamp from
+     * a clock that stepped cannot move a deadline backwards or into the
+     * future). The CONNECT may have arrived before the accept: in a connect
+     * storm it waits in the socket while the backlog is worked through, and
+     * its keep-alive counts from then all the same. */
     uint64_t now = arrived && arrived < read_at ? arrived : read_at;
-    if (now < c->last_rx)
+    if (c->connected && now < c->last_rx)
         now = c->last_rx;
     uint64_t lag = read_at - now;
     const uint8_t *buf = data;

@@ -596,6 +596,27 @@ Test(mqtt5, deadline_counts_from_arrival)
     fake_client_free(a);
 }
 
+Test(mqtt5, connect_that_arrived_before_the_accept)
+{
+    uint64_t arrived = net.now;
+    fake_net_advance(&net, 300 * FL_NS_PER_MS); /* accepted and read 0.3 s later */
+    fake_client *a = fake_connect_tcp(&net, 0);
+    a->version = MQTT_V311;
+    mqtt_packet c = { .type = MQTT_CONNECT };
+    c.u.connect.version = MQTT_V311;
+    c.u.connect.clean_session = true;
+    c.u.connect.keep_alive = 2;
+    c.u.connect.client_id = mqtt_cstr("early");
+    fake_send_at(a, &c, arrived);
+    expect(a, MQTT_CONNACK);
+    fake_net_advance(&net, 2700 * FL_NS_PER_MS);
+    cr_assert(a->released, "3 s after the CONNECT arrived");
+    json_t *ev = fake_event(&net, "close", 0);
+    cr_assert_eq((uint64_t)num(ev, "deadline"), arrived + 3 * FL_NS_PER_S);
+    json_decref(ev);
+    fake_client_free(a);
+}
+
 Test(mqtt5, arrival_stamp_cannot_go_back_or_ahead)
 {
     fake_client *a = fake_mqtt_connect(&net, MQTT_V311, "ka", 2, true);
