@@ -60,10 +60,15 @@ void bk_broker_free(bk_broker *b)
     }
     bk_sessions_each(&b->sessions, free_session, b);
     bk_sessions_free(&b->sessions);
+    bk_shares_free(b);
     bk_tree_free(b->subs, NULL);
     bk_tree_free(b->retained, free_retained);
     free(b->scratch);
     free(b->matched);
+    free(b->ids);
+    free(b->share_hits);
+    free(b->idbuf);
+    free(b->idrun);
     free(b);
 }
 
@@ -87,7 +92,7 @@ const char *bk_conn_name(const bk_conn *c, char *buf, size_t len)
 
 bk_stats bk_broker_stats(const bk_broker *b)
 {
-    return (bk_stats){ b->nconns, b->sessions.count, b->nretained, b->dropped };
+    return (bk_stats){ b->nconns, b->sessions.count, b->nretained, b->dropped, b->expired };
 }
 
 static uint64_t conn_ka_deadline(const bk_conn *c)
@@ -237,7 +242,7 @@ void bk_session_end(bk_broker *b, bk_session *s)
     if (s->x)
         fl_timer_cancel(b->timers, &s->x->timer);
     for (uint32_t i = 0; i < s->nsubs; i++)
-        bk_tree_unsubscribe(b->subs, (mqtt_bytes){ s->subs[i].data, s->subs[i].len }, s);
+        bk_unsubscribe_filter(b, s, (mqtt_bytes){ s->subs[i].data, s->subs[i].len }, true);
     bk_sessions_remove(&b->sessions, s);
     bk_session_free(s);
 }
@@ -269,6 +274,7 @@ void bk_conn_close(bk_conn *c, const char *reason, int err, uint64_t deadline, j
     if (ev) {
         json_object_set_new(ev, "reason", json_string(reason));
         json_object_set_new(ev, "last_rx", json_integer((json_int_t)c->last_rx));
+        json_object_set_new(ev, "last_read", json_integer((json_int_t)(c->last_rx + c->rx_lag)));
         json_object_set_new(ev, "bytes_in", json_integer((json_int_t)c->bytes_in));
         json_object_set_new(ev, "bytes_out", json_integer((json_int_t)c->bytes_out));
         if (err) {
@@ -287,6 +293,11 @@ void bk_conn_close(bk_conn *c, const char *reason, int err, uint64_t deadline, j
     if (s) {
         s->conn = NULL;
         c->s = NULL;
+        if (s->x) {
+            /* Topic alias mappings end with the connection (MQTT-3.3.2-7). */
+            bk_alias_free(s->x->alias);
+            s->x->alias = NULL;
+        }
         if (c->will && (flags & BK_CLOSE_WILL)) {
             bool session_ends = s->expiry == 0 && !(flags & BK_CLOSE_HANDOVER);
             bk_session_ext *x = NULL;

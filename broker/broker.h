@@ -43,11 +43,12 @@ struct bk_conn {
     uint8_t *partial;     /* the start of an unfinished packet, NULL between packets */
     uint32_t partial_len, partial_cap;
     fl_timer timer;       /* keep-alive / idle / CONNECT deadline */
-    uint64_t last_rx, last_app_rx;
+    uint64_t last_rx, last_app_rx; /* when the last (application) packet arrived */
     uint64_t bytes_in, bytes_out;
     uint8_t *out;         /* transport: bytes not yet accepted by the socket */
     uint32_t out_len, out_cap;
     uint32_t will_delay, peer_max_packet;
+    uint32_t rx_lag; /* ns from the last packet's arrival to its read (saturating; in padding) */
     uint16_t keepalive, peer_receive_max;
     int fd;
     uint8_t version;
@@ -73,6 +74,11 @@ bk_conn *bk_conn_new(bk_broker *b, int fd, const struct sockaddr *peer, const ch
 
 /* Bytes received on c. Returns 0, or -1 when c was closed and freed. */
 int bk_conn_input(bk_conn *c, const uint8_t *data, size_t len);
+/* The same, for bytes that arrived at `arrived` (the broker's clock: the
+ * kernel's receive timestamp mapped onto it; 0 = unknown, taken as now).
+ * Keep-alive deadlines count from the arrival (MQTT-3.1.2-24 speaks of the
+ * time a packet is received), so a broker late to read does not move them. */
+int bk_conn_input_at(bk_conn *c, const uint8_t *data, size_t len, uint64_t arrived);
 
 /* The transport saw the connection end: reason is one of docs/events.md's
  * close reasons, err the errno (0 none), extra fields for the close event
@@ -88,7 +94,7 @@ const char *bk_conn_name(const bk_conn *c, char *buf, size_t len);
 
 /* Counters for tests and benchmarks. */
 typedef struct bk_stats {
-    size_t connections, sessions, retained, dropped_queue_full;
+    size_t connections, sessions, retained, dropped_queue_full, expired;
 } bk_stats;
 bk_stats bk_broker_stats(const bk_broker *b);
 

@@ -14,6 +14,7 @@ void bk_config_defaults(bk_config *c)
     c->ka.grace = 1.5;
     c->max_inflight = 20;
     c->max_queued = 1000;
+    c->topic_alias_max = 10;
     c->connect_timeout = 10;
 }
 
@@ -286,6 +287,10 @@ int bk_config_apply_json(bk_config *c, const char *text, char *err, size_t errle
             if (json_uint(v, key, 0, UINT32_MAX, &u, err, errlen) < 0)
                 goto out;
             c->max_queued = (uint32_t)u;
+        } else if (strcmp(key, "topic_alias_maximum") == 0) {
+            if (json_uint(v, key, 0, 65535, &u, err, errlen) < 0)
+                goto out;
+            c->topic_alias_max = (uint16_t)u;
         } else if (strcmp(key, "connect_timeout") == 0) {
             if (json_uint(v, key, 1, 86400, &u, err, errlen) < 0)
                 goto out;
@@ -358,6 +363,7 @@ void bk_config_usage(const char *prog)
            "  --duplicate-client-id takeover|reject\n"
            "  --max-packet-size N  --max-inflight N  --max-subscriptions N\n"
            "  --max-topic-length N  --max-queued N  --connect-timeout S\n"
+           "  --topic-alias-maximum N       v5 topic aliases each way (default 10; 0 = none)\n"
            "  --help                        this text\n"
            "\n"
            "Exit codes: 0 clean shutdown (SIGTERM/SIGINT), 2 bad usage or configuration, 3 this machine cannot (the address cannot be bound),\n"
@@ -368,7 +374,7 @@ void bk_config_usage(const char *prog)
 enum {
     OPT_LISTEN = 256, OPT_CONFIG, OPT_EVENTS, OPT_GRACE, OPT_MAX_KA, OPT_V3_OVER, OPT_ZERO_CEIL, OPT_IDLE,
     OPT_TCP_KA, OPT_UTO, OPT_DUP, OPT_MAX_PACKET, OPT_MAX_INFLIGHT, OPT_MAX_SUBS, OPT_MAX_TOPIC, OPT_MAX_QUEUED,
-    OPT_CONNECT_TIMEOUT, OPT_HELP,
+    OPT_CONNECT_TIMEOUT, OPT_TOPIC_ALIAS, OPT_HELP,
 };
 
 static const struct option long_opts[] = {
@@ -389,6 +395,7 @@ static const struct option long_opts[] = {
     { "max-topic-length", required_argument, 0, OPT_MAX_TOPIC },
     { "max-queued", required_argument, 0, OPT_MAX_QUEUED },
     { "connect-timeout", required_argument, 0, OPT_CONNECT_TIMEOUT },
+    { "topic-alias-maximum", required_argument, 0, OPT_TOPIC_ALIAS },
     { "help", no_argument, 0, OPT_HELP },
     { 0, 0, 0, 0 },
 };
@@ -545,6 +552,11 @@ int bk_config_from_args(bk_config *c, int argc, char **argv, char *err, size_t e
             if (flag_uint(name, optarg, 1, 86400, &u, err, errlen) < 0)
                 return -1;
             c->connect_timeout = (uint32_t)u;
+            break;
+        case OPT_TOPIC_ALIAS:
+            if (flag_uint(name, optarg, 0, 65535, &u, err, errlen) < 0)
+                return -1;
+            c->topic_alias_max = (uint16_t)u;
             break;
         default:
             break;

@@ -36,6 +36,7 @@ typedef struct bk_config {
     uint16_t max_topic_length; /* bytes; 0 = 65535 */
     uint32_t max_queued;       /* QoS 1/2 messages queued a client beyond in-flight */
     uint32_t connect_timeout;  /* s from accept to CONNECT */
+    uint16_t topic_alias_max;  /* v5 Topic Alias Maximum, each way (0 = none) */
     bk_tcp_opts tcp;           /* default for listeners given as strings */
     bk_listen_cfg *listen;
     size_t nlisten;

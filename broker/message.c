@@ -52,7 +52,24 @@ void bk_msg_unref(bk_msg *m)
         free(m);
 }
 
-void bk_msg_to_publish(const bk_msg *m, uint8_t qos, bool retain, uint16_t packet_id, bool dup, mqtt_publish *out)
+void bk_msg_start_expiry(bk_msg *m, uint64_t at)
+{
+    if (m->has_expiry)
+        m->expire_at = at + (uint64_t)m->expiry * UINT64_C(1000000000);
+}
+
+uint32_t bk_msg_expiry_left(const bk_msg *m, uint64_t now)
+{
+    if (!m->expire_at)
+        return m->expiry;
+    if (now >= m->expire_at)
+        return 0;
+    uint64_t left = m->expire_at - now;
+    return (uint32_t)((left + UINT64_C(999999999)) / UINT64_C(1000000000));
+}
+
+void bk_msg_to_publish(const bk_msg *m, uint8_t qos, bool retain, uint16_t packet_id, bool dup, uint64_t now,
+                       mqtt_publish *out)
 {
     memset(out, 0, sizeof *out);
     out->qos = qos;
@@ -68,7 +85,7 @@ void bk_msg_to_publish(const bk_msg *m, uint8_t qos, bool retain, uint16_t packe
     }
     if (m->has_expiry) {
         p->present |= MQTT_PROP_BIT(MQTT_PROP_MESSAGE_EXPIRY);
-        p->message_expiry = m->expiry;
+        p->message_expiry = bk_msg_expiry_left(m, now);
     }
     if (m->content_type.data) {
         p->present |= MQTT_PROP_BIT(MQTT_PROP_CONTENT_TYPE);

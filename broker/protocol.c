@@ -13,13 +13,37 @@ void bk_violation(bk_conn *c, uint8_t reason, const char *what)
                   BK_CLOSE_WILL);
 }
 
-void bk_protocol_error(bk_conn *c, const mqtt_error *e)
+/* The protocol level of the CONNECT at the start of buf (framed or not), 0 if
+ * it is not a CONNECT or the bytes do not reach the level. */
+static uint8_t connect_level(const uint8_t *buf, size_t len)
+{
+    if (len < 2 || (buf[0] >> 4) != MQTT_CONNECT)
+        return 0;
+    size_t i = 1;
+    while (i < len && i < 5 && (buf[i] & 0x80))
+        i++;
+    i++; /* past the remaining length */
+    /* protocol name "MQTT" (00 04 M Q T T), then the level */
+    if (len < i + 7 || buf[i] != 0 || buf[i + 1] != 4 || memcmp(buf + i + 2, "MQTT", 4) != 0)
+        return 0;
+    return buf[i + 6];
+}
+
+static void protocol_error_at(bk_conn *c, const mqtt_error *e, const uint8_t *packet, size_t len)
 {
     if (!c->connected && e->code == MQTT_E_PROTOCOL_LEVEL) {
         /* An unknown protocol level gets the 3.1.1 refusal (MQTT-3.1.2-2). */
         static const uint8_t refuse[] = { 0x20, 0x02, 0x00, MQTT_V3_REFUSED_PROTOCOL };
         c->bytes_out += sizeof refuse;
         c->b->tx.write(c, refuse, sizeof refuse, c->b->tx.ctx);
+    } else if (!c->connected && connect_level(packet, len) == MQTT_V5) {
+        /* A v5 CONNECT the codec rejects: CONNACK with the reason code
+         * (0x81 malformed, 0x82 protocol error, 0x95 too large), then the
+         * close (MQTT-3.1.4-1, -2; MQTT 5.0 section 4.13.1). */
+        uint8_t rc = e->reason ? e->reason : MQTT_RC_MALFORMED;
+        const uint8_t connack[] = { 0x20, 0x03, 0x00, rc, 0x00 };
+        c->bytes_out += sizeof connack;
+        c->b->tx.write(c, connack, sizeof connack, c->b->tx.ctx);
     }
     bk_send_disconnect(c, e->reason ? e->reason : MQTT_RC_MALFORMED);
     bk_conn_close(c, "protocol_error", 0, 0,
@@ -27,6 +51,8 @@ void bk_protocol_error(bk_conn *c, const mqtt_error *e)
                             "what", e->what ? e->what : "?"),
                   BK_CLOSE_WILL);
 }
+
+void bk_protocol_error(bk_conn *c, const mqtt_error *e) { protocol_error_at(c, e, NULL, 0); }
 
 static int keep_partial(bk_conn *c, const uint8_t *data, size_t len)
 {
@@ -52,13 +78,24 @@ static int keep_partial(bk_conn *c, const uint8_t *data, size_t len)
 
 /* The codec frames and decodes straight from the read buffer; a connection
  * keeps bytes only while a packet is unfinished (no per-connection stream). */
-int bk_conn_input(bk_conn *c, const uint8_t *data, size_t len)
+int bk_conn_input(bk_conn *c, const uint8_t *data, size_t len) { return bk_conn_input_at(c, data, len, 0); }
+
+int bk_conn_input_at(bk_conn *c, const uint8_t *data, size_t len, uint64_t arrived)
 {
     if (c->closed)
         return -1;
     c->busy++;
     c->bytes_in += len;
-    uint64_t now = bk_now(c->b);
+    uint64_t read_at = bk_now(c->b);
+    /* The arrival, kept between the last packet's and now (a timestamp from
+     * a clock that stepped cannot move a deadline backwards or into the
+     * future). The CONNECT may have arrived before the accept: in a connect
+     * storm it waits in the socket while the backlog is worked through, and
+     * its keep-alive counts from then all the same. */
+    uint64_t now = arrived && arrived < read_at ? arrived : read_at;
+    if (c->connected && now < c->last_rx)
+        now = c->last_rx;
+    uint64_t lag = read_at - now;
     const uint8_t *buf = data;
     size_t n = len, pos = 0;
     bool received = false;
@@ -80,12 +117,13 @@ int bk_conn_input(bk_conn *c, const uint8_t *data, size_t len)
         if (r == MQTT_PACKET)
             r = mqtt_decode(buf + pos, plen, c->version ? (mqtt_version)c->version : MQTT_V311, &p, &e);
         if (r != MQTT_PACKET) {
-            bk_protocol_error(c, &e);
+            protocol_error_at(c, &e, buf + pos, n - pos);
             break;
         }
         pos += plen;
         /* MQTT-3.1.2-24: the deadline counts from the last packet received. */
         c->last_rx = now;
+        c->rx_lag = lag > UINT32_MAX ? UINT32_MAX : (uint32_t)lag;
         if (bk_ka_counts_as_activity(p.type))
             c->last_app_rx = now;
         received = true;
@@ -175,8 +213,18 @@ static void handle_connect(bk_conn *c, const mqtt_connect *cn)
         bk_conn *old = s->conn;
         bk_send_disconnect(old, MQTT_RC_SESSION_TAKEN_OVER);
         char name[64];
+        /* A session that was to end with its connection (3.1.1 CleanSession 1,
+         * v5 Session Expiry 0) ends now, with the old connection: there is
+         * none to resume (MQTT-3.1.2-6, MQTT-3.2.2-2), so Session Present is
+         * 0 and its will goes as the session ends. A durable session passes
+         * to the newcomer; the old will goes at once when its Will Delay is 0,
+         * and is cancelled otherwise, the new connection having come before
+         * the delay ran out (MQTT-3.1.3-9; MQTT 5.0 section 3.1.4). */
+        bool ends = s->expiry == 0;
         bk_conn_close(old, "takeover", 0, 0, json_pack("{s:s}", "by", bk_conn_name(c, name, sizeof name)),
-                      BK_CLOSE_WILL | BK_CLOSE_HANDOVER);
+                      BK_CLOSE_WILL | (ends ? 0 : BK_CLOSE_HANDOVER));
+        if (ends)
+            s = NULL;
     }
     bool session_present = false;
     if (s && cn->clean_session) {
@@ -213,6 +261,14 @@ static void handle_connect(bk_conn *c, const mqtt_connect *cn)
             c->peer_receive_max = cn->props.receive_maximum;
         if (mqtt_prop_has(&cn->props, MQTT_PROP_MAXIMUM_PACKET_SIZE))
             c->peer_max_packet = cn->props.maximum_packet_size;
+        /* Server-to-client aliases: up to the client's maximum, and no more
+         * than ours; the table is made now, its slots on first use. */
+        uint16_t out_max = mqtt_prop_has(&cn->props, MQTT_PROP_TOPIC_ALIAS_MAXIMUM) ? cn->props.topic_alias_maximum : 0;
+        if (out_max > cfg->topic_alias_max)
+            out_max = cfg->topic_alias_max;
+        bk_session_ext *x = out_max ? bk_session_x(b, s) : NULL;
+        if (x && !x->alias)
+            x->alias = bk_alias_new(cfg->topic_alias_max, out_max);
     }
     c->keepalive = grant.granted;
 
@@ -221,8 +277,12 @@ static void handle_connect(bk_conn *c, const mqtt_connect *cn)
         props.present |= MQTT_PROP_BIT(MQTT_PROP_RECEIVE_MAXIMUM) | MQTT_PROP_BIT(MQTT_PROP_SUB_ID_AVAILABLE) |
                          MQTT_PROP_BIT(MQTT_PROP_SHARED_SUB_AVAILABLE);
         props.receive_maximum = cfg->max_inflight;
-        props.sub_id_available = 0;
-        props.shared_sub_available = 0;
+        props.sub_id_available = 1;
+        props.shared_sub_available = 1;
+        if (cfg->topic_alias_max) {
+            props.present |= MQTT_PROP_BIT(MQTT_PROP_TOPIC_ALIAS_MAXIMUM);
+            props.topic_alias_maximum = cfg->topic_alias_max;
+        }
         if (cfg->max_packet_size) {
             props.present |= MQTT_PROP_BIT(MQTT_PROP_MAXIMUM_PACKET_SIZE);
             props.maximum_packet_size = cfg->max_packet_size;
@@ -266,9 +326,18 @@ static void handle_publish(bk_conn *c, const mqtt_publish *pub)
         bk_violation(c, MQTT_RC_TOPIC_NAME_INVALID, "PUBLISH: topic longer than max_topic_length");
         return;
     }
+    mqtt_bytes topic = pub->topic;
     if (c->version == MQTT_V5 && mqtt_prop_has(&pub->props, MQTT_PROP_TOPIC_ALIAS)) {
-        bk_violation(c, MQTT_RC_TOPIC_ALIAS_INVALID, "PUBLISH: topic alias (Topic Alias Maximum is 0)");
-        return;
+        bk_session_ext *x = b->cfg.topic_alias_max ? bk_session_x(b, s) : NULL;
+        if (x && !x->alias)
+            x->alias = bk_alias_new(b->cfg.topic_alias_max, 0);
+        const char *what = "PUBLISH: topic alias (Topic Alias Maximum is 0)";
+        uint8_t rc = x && x->alias ? bk_alias_in(x->alias, pub->props.topic_alias, &topic, &what)
+                                   : MQTT_RC_TOPIC_ALIAS_INVALID;
+        if (rc) {
+            bk_violation(c, rc, what);
+            return;
+        }
     }
     if (pub->qos == 2) {
         if (bk_session_qos2_has(s, pub->packet_id)) {
@@ -288,12 +357,13 @@ static void handle_publish(bk_conn *c, const mqtt_publish *pub)
             return;
         }
     }
-    bk_msg *m = bk_msg_new(pub->topic, pub->payload, pub->qos, pub->retain,
-                           c->version == MQTT_V5 ? &pub->props : NULL);
+    bk_msg *m = bk_msg_new(topic, pub->payload, pub->qos, pub->retain, c->version == MQTT_V5 ? &pub->props : NULL);
     if (!m) {
         bk_violation(c, MQTT_RC_IMPLEMENTATION_SPECIFIC, "PUBLISH: out of memory");
         return;
     }
+    /* The Message Expiry Interval counts from the packet's arrival. */
+    bk_msg_start_expiry(m, c->last_rx);
     if (m->retain)
         bk_retain(b, m);
     bk_route(b, m, s);
@@ -344,105 +414,6 @@ static void handle_ack(bk_conn *c, mqtt_type type, const mqtt_ack *a)
     bk_pump(b, s);
 }
 
-/* ---- SUBSCRIBE / UNSUBSCRIBE ---- */
-
-typedef struct retained_ctx {
-    bk_broker *b;
-    bk_session *s;
-    uint8_t qos;
-} retained_ctx;
-
-static void send_retained(void *value, void *ctx)
-{
-    retained_ctx *r = ctx;
-    bk_msg *m = value;
-    bk_deliver(r->b, r->s, m, m->qos < r->qos ? m->qos : r->qos, true);
-}
-
-static void handle_subscribe(bk_conn *c, const mqtt_subscribe *sub)
-{
-    bk_broker *b = c->b;
-    bk_session *s = c->s;
-    const bk_config *cfg = &b->cfg;
-    bool v5 = c->version == MQTT_V5;
-    uint8_t *codes = malloc(sub->count * 2);
-    if (!codes) {
-        bk_violation(c, MQTT_RC_IMPLEMENTATION_SPECIFIC, "SUBSCRIBE: out of memory");
-        return;
-    }
-    uint8_t *fresh = codes + sub->count;
-    size_t pos = 0, i = 0;
-    mqtt_topic_entry e;
-    while (i < sub->count && mqtt_topic_next(sub, true, &pos, &e)) {
-        fresh[i] = 0;
-        if (cfg->max_topic_length && e.filter.len > cfg->max_topic_length) {
-            codes[i++] = v5 ? MQTT_RC_TOPIC_FILTER_INVALID : 0x80;
-            continue;
-        }
-        if (e.filter.len >= 7 && memcmp(e.filter.data, "$share/", 7) == 0) {
-            codes[i++] = v5 ? MQTT_RC_SHARED_SUB_NOT_SUPPORTED : 0x80;
-            continue;
-        }
-        uint8_t opts = (uint8_t)(e.qos | (e.no_local ? BK_OPT_NO_LOCAL : 0) |
-                                 (e.retain_as_published ? BK_OPT_RAP : 0) | (e.retain_handling << 4));
-        /* The limit counts distinct filters; re-subscribing replaces (MQTT-3.8.4-3). */
-        bool known = false;
-        for (uint32_t k = 0; k < s->nsubs && !known; k++)
-            known = s->subs[k].len == e.filter.len && memcmp(s->subs[k].data, e.filter.data, e.filter.len) == 0;
-        if (!known && cfg->max_subscriptions && s->nsubs >= cfg->max_subscriptions) {
-            codes[i++] = v5 ? MQTT_RC_QUOTA_EXCEEDED : 0x80;
-            continue;
-        }
-        int r = bk_tree_subscribe(b->subs, e.filter, s, opts);
-        if (r < 0 || (r == 1 && bk_session_filter_add(s, e.filter) < 0)) {
-            if (r == 1)
-                bk_tree_unsubscribe(b->subs, e.filter, s);
-            codes[i++] = v5 ? MQTT_RC_UNSPECIFIED : 0x80;
-            continue;
-        }
-        fresh[i] = r == 1;
-        codes[i++] = e.qos;
-    }
-    mqtt_packet p = { .type = MQTT_SUBACK };
-    p.u.suback.packet_id = sub->packet_id;
-    p.u.suback.codes = codes;
-    p.u.suback.count = i;
-    bk_send(c, &p);
-    /* Retained messages after the SUBACK (retain handling 0: always, 1: new subscriptions only). */
-    pos = 0;
-    for (size_t k = 0; k < i && mqtt_topic_next(sub, true, &pos, &e); k++) {
-        if (codes[k] >= 0x80 || e.retain_handling == 2 || (e.retain_handling == 1 && !fresh[k]))
-            continue;
-        retained_ctx r = { b, s, e.qos };
-        bk_tree_match_retained(b->retained, e.filter, send_retained, &r);
-    }
-    free(codes);
-}
-
-static void handle_unsubscribe(bk_conn *c, const mqtt_subscribe *uns)
-{
-    bk_broker *b = c->b;
-    bk_session *s = c->s;
-    uint8_t *codes = malloc(uns->count);
-    if (!codes) {
-        bk_violation(c, MQTT_RC_IMPLEMENTATION_SPECIFIC, "UNSUBSCRIBE: out of memory");
-        return;
-    }
-    size_t pos = 0, i = 0;
-    mqtt_topic_entry e;
-    while (i < uns->count && mqtt_topic_next(uns, false, &pos, &e)) {
-        bool had = bk_tree_unsubscribe(b->subs, e.filter, s);
-        bk_session_filter_remove(s, e.filter);
-        codes[i++] = had ? MQTT_RC_SUCCESS : 0x11; /* 0x11: no subscription existed */
-    }
-    mqtt_packet p = { .type = MQTT_UNSUBACK };
-    p.u.suback.packet_id = uns->packet_id;
-    p.u.suback.codes = codes;
-    p.u.suback.count = c->version == MQTT_V5 ? i : 0;
-    bk_send(c, &p);
-    free(codes);
-}
-
 static void handle_disconnect(bk_conn *c, const mqtt_disconnect *d)
 {
     unsigned flags = 0;
@@ -482,10 +453,10 @@ void bk_handle_packet(bk_conn *c, const mqtt_packet *p)
         handle_ack(c, p->type, &p->u.ack);
         break;
     case MQTT_SUBSCRIBE:
-        handle_subscribe(c, &p->u.subscribe);
+        bk_handle_subscribe(c, &p->u.subscribe);
         break;
     case MQTT_UNSUBSCRIBE:
-        handle_unsubscribe(c, &p->u.subscribe);
+        bk_handle_unsubscribe(c, &p->u.subscribe);
         break;
     case MQTT_PINGREQ: {
         mqtt_packet r = { .type = MQTT_PINGRESP };

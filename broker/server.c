@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "broker.h"
@@ -151,6 +152,33 @@ static void flush(bk_server *srv, bk_conn *c)
     }
 }
 
+/* ---- arrival timestamps ---- */
+
+/* The kernel stamps each received segment with CLOCK_REALTIME (SO_TIMESTAMPNS;
+ * there is no monotonic receive stamp). It is mapped onto CLOCK_MONOTONIC with
+ * the offset between the two clocks read around the receive: a step of the
+ * real-time clock between the segment's arrival and its read would shift the
+ * mapped time, and bk_conn_input_at keeps it between the previous packet and
+ * now. */
+static uint64_t ts_ns(const struct timespec *t) { return (uint64_t)t->tv_sec * FL_NS_PER_S + (uint64_t)t->tv_nsec; }
+
+static uint64_t arrival_mono(const struct msghdr *mh)
+{
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR((struct msghdr *)mh); cm; cm = CMSG_NXTHDR((struct msghdr *)mh, cm)) {
+        if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_TIMESTAMPNS)
+            continue;
+        struct timespec rx, real, mono;
+        memcpy(&rx, CMSG_DATA(cm), sizeof rx);
+        clock_gettime(CLOCK_MONOTONIC, &mono);
+        clock_gettime(CLOCK_REALTIME, &real);
+        uint64_t r = ts_ns(&real), m = ts_ns(&mono), t = ts_ns(&rx);
+        if (t == 0 || t > r || r - t > m)
+            return 0; /* no stamp, or one from the future: read time it is */
+        return m - (r - t);
+    }
+    return 0;
+}
+
 static void conn_io(fl_loop *loop, int fd, unsigned events, void *arg)
 {
     (void)loop;
@@ -163,9 +191,18 @@ static void conn_io(fl_loop *loop, int fd, unsigned events, void *arg)
         return;
     /* A bounded number of reads, so one busy client cannot starve the rest. */
     for (int i = 0; i < 4; i++) {
-        ssize_t n = recv(c->fd, srv->rbuf, sizeof srv->rbuf, MSG_DONTWAIT);
+        /* The stamp a TCP read returns is the last segment's it consumed:
+         * the arrival of the packet that the read's bytes complete last. */
+        union {
+            char buf[CMSG_SPACE(sizeof(struct timespec))];
+            struct cmsghdr align;
+        } ctl;
+        struct iovec iov = { srv->rbuf, sizeof srv->rbuf };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+                             .msg_controllen = sizeof ctl.buf };
+        ssize_t n = recvmsg(c->fd, &mh, MSG_DONTWAIT);
         if (n > 0) {
-            if (bk_conn_input(c, srv->rbuf, (size_t)n) < 0)
+            if (bk_conn_input_at(c, srv->rbuf, (size_t)n, arrival_mono(&mh)) < 0)
                 return;
             if ((size_t)n < sizeof srv->rbuf)
                 break;
@@ -229,6 +266,8 @@ static void on_accept(fl_loop *loop, int fd, unsigned events, void *arg)
          * TCP_NODELAY so a PINGRESP is not held back by Nagle. */
         int on = 1;
         setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+        /* Receive timestamps: deadlines count from a packet's arrival. */
+        setsockopt(cfd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
         bk_conn *c = bk_conn_new(srv->broker, cfd, (struct sockaddr *)&ss, l->addr, l);
         if (!c) {
             close(cfd);

@@ -1,5 +1,7 @@
 #include "session.h"
 
+#include "alias.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -114,6 +116,7 @@ void bk_session_clear_messages(bk_session *s)
     for (bk_out *o = x->head, *next; o; o = next) {
         next = o->next;
         bk_msg_unref(o->msg);
+        free(o->sub_ids);
         free(o);
     }
     x->head = x->tail = x->cursor = NULL;
@@ -133,17 +136,28 @@ void bk_session_free(bk_session *s)
         free(s->x->qos2_in);
         bk_msg_unref(s->x->will);
         free(s->x->will_conn);
+        bk_alias_free(s->x->alias);
         free(s->x);
     }
     free(s);
 }
 
-bk_out *bk_session_enqueue(bk_session *s, bk_msg *msg, uint8_t qos, bool retain)
+bk_out *bk_session_enqueue(bk_session *s, bk_msg *msg, uint8_t qos, bool retain, const uint32_t *sub_ids,
+                           uint16_t nsub_ids, struct bk_share *share)
 {
     bk_session_ext *x = s->x;
     bk_out *o = x ? calloc(1, sizeof *o) : NULL;
     if (!o)
         return NULL;
+    if (nsub_ids) {
+        if (!(o->sub_ids = malloc(nsub_ids * sizeof *o->sub_ids))) {
+            free(o);
+            return NULL;
+        }
+        memcpy(o->sub_ids, sub_ids, nsub_ids * sizeof *o->sub_ids);
+        o->nsub_ids = nsub_ids;
+    }
+    o->share = share;
     o->msg = bk_msg_ref(msg);
     o->qos = qos;
     o->retain = retain;
@@ -188,6 +202,7 @@ void bk_session_drop(bk_session *s, bk_out *o)
     else
         x->inflight--;
     bk_msg_unref(o->msg);
+    free(o->sub_ids);
     free(o);
 }
 

@@ -21,9 +21,14 @@ typedef enum bk_out_state {
     BK_OUT_WAIT_COMP,   /* PUBREL sent; awaiting PUBCOMP; msg already released */
 } bk_out_state;
 
+struct bk_share;
+
 typedef struct bk_out {
     struct bk_out *next;
     bk_msg *msg;
+    struct bk_share *share; /* came through this shared subscription (while a member), else NULL */
+    uint32_t *sub_ids;      /* the Subscription Identifiers it carries (v5), NULL for none */
+    uint16_t nsub_ids;
     uint16_t packet_id;
     uint8_t qos;
     uint8_t state;
@@ -52,6 +57,7 @@ typedef struct bk_session_ext {
     uint32_t will_delay;
     uint64_t will_at, expire_at; /* 0 = none */
     fl_timer timer;
+    struct bk_alias *alias; /* the connection's topic aliases (v5), NULL when none in use */
 } bk_session_ext;
 
 typedef struct bk_session {
@@ -64,7 +70,7 @@ typedef struct bk_session {
     /* Deduplicates overlapping subscriptions within one publish. */
     uint32_t match_gen;
     uint16_t next_packet_id;
-    uint8_t match_opts;
+    uint32_t match_idx; /* its entry in the broker's list of matches for that publish */
     char id[];
 } bk_session;
 
@@ -92,7 +98,8 @@ static inline uint32_t bk_session_inflight(const bk_session *s) { return s->x ? 
 static inline uint32_t bk_session_queued(const bk_session *s) { return s->x ? s->x->queued : 0; }
 
 /* Outgoing messages (enqueue needs s->x). */
-bk_out *bk_session_enqueue(bk_session *s, bk_msg *msg, uint8_t qos, bool retain);
+bk_out *bk_session_enqueue(bk_session *s, bk_msg *msg, uint8_t qos, bool retain, const uint32_t *sub_ids,
+                           uint16_t nsub_ids, struct bk_share *share);
 bk_out *bk_session_find_sent(bk_session *s, uint16_t packet_id);
 void bk_session_drop(bk_session *s, bk_out *o);
 /* The next unused packet id (never 0, not in flight). */

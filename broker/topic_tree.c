@@ -5,6 +5,7 @@
 
 typedef struct sub {
     void *owner;
+    uint32_t sub_id; /* v5 Subscription Identifier, 0 = none (same 16 bytes as without it) */
     uint8_t opts;
 } sub;
 
@@ -176,7 +177,7 @@ static void prune(bk_tree *t, node *n)
     }
 }
 
-int bk_tree_subscribe(bk_tree *t, mqtt_bytes filter, void *owner, uint8_t opts)
+int bk_tree_subscribe(bk_tree *t, mqtt_bytes filter, void *owner, uint8_t opts, uint32_t sub_id)
 {
     node *n = walk(t, filter, true);
     if (!n)
@@ -184,6 +185,7 @@ int bk_tree_subscribe(bk_tree *t, mqtt_bytes filter, void *owner, uint8_t opts)
     for (uint32_t i = 0; i < n->nsubs; i++) {
         if (n->subs[i].owner == owner) {
             n->subs[i].opts = opts;
+            n->subs[i].sub_id = sub_id;
             return 0;
         }
     }
@@ -197,7 +199,7 @@ int bk_tree_subscribe(bk_tree *t, mqtt_bytes filter, void *owner, uint8_t opts)
         n->subs = s;
         n->scap = cap;
     }
-    n->subs[n->nsubs++] = (sub){ owner, opts };
+    n->subs[n->nsubs++] = (sub){ owner, sub_id, opts };
     return 1;
 }
 
@@ -224,7 +226,7 @@ bool bk_tree_unsubscribe(bk_tree *t, mqtt_bytes filter, void *owner)
 static void report(const node *n, bk_match_fn fn, void *ctx)
 {
     for (uint32_t i = 0; i < n->nsubs; i++)
-        fn(n->subs[i].owner, n->subs[i].opts, ctx);
+        fn(n->subs[i].owner, n->subs[i].opts, n->subs[i].sub_id, ctx);
 }
 
 static void match(const node *n, mqtt_bytes topic, size_t pos, bool first, bk_match_fn fn, void *ctx)

@@ -20,13 +20,14 @@ void bk_tree_free(bk_tree *t, void (*free_value)(void *value));
 
 /* ---- subscriptions ---- */
 
-/* Adds owner's subscription to filter with opts (caller-defined byte), or
- * replaces its opts. Returns 1 when new, 0 when replaced, -1 out of memory. */
-int bk_tree_subscribe(bk_tree *t, mqtt_bytes filter, void *owner, uint8_t opts);
+/* Adds owner's subscription to filter with opts (caller-defined byte) and
+ * sub_id (the v5 Subscription Identifier, 0 = none), or replaces both.
+ * Returns 1 when new, 0 when replaced, -1 out of memory. */
+int bk_tree_subscribe(bk_tree *t, mqtt_bytes filter, void *owner, uint8_t opts, uint32_t sub_id);
 /* Returns true when owner had a subscription to filter. */
 bool bk_tree_unsubscribe(bk_tree *t, mqtt_bytes filter, void *owner);
 
-typedef void (*bk_match_fn)(void *owner, uint8_t opts, void *ctx);
+typedef void (*bk_match_fn)(void *owner, uint8_t opts, uint32_t sub_id, void *ctx);
 /* Calls fn for every subscription whose filter matches topic (a valid topic
  * name). An owner with overlapping filters is reported once per filter. */
 void bk_tree_match(const bk_tree *t, mqtt_bytes topic, bk_match_fn fn, void *ctx);

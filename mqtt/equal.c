@@ -18,10 +18,30 @@ static bool user_props_eq(mqtt_bytes a, mqtt_bytes b)
     }
 }
 
+static bool sub_ids_eq(const mqtt_props *a, const mqtt_props *b)
+{
+    if (!a->sub_id_count || !b->sub_id_count)
+        return true; /* one of them given as subscription_id alone: compared there */
+    size_t pa = 0, pb = 0;
+    uint32_t ia, ib;
+    for (;;) {
+        bool more_a = mqtt_sub_id_next(a->sub_ids, &pa, &ia);
+        bool more_b = mqtt_sub_id_next(b->sub_ids, &pb, &ib);
+        if (more_a != more_b)
+            return false;
+        if (!more_a)
+            return true;
+        if (ia != ib)
+            return false;
+    }
+}
+
 static bool props_eq(const mqtt_props *a, const mqtt_props *b)
 {
     uint64_t user = MQTT_PROP_BIT(MQTT_PROP_USER_PROPERTY);
     if ((a->present & ~user) != (b->present & ~user) || a->user_prop_count != b->user_prop_count)
+        return false;
+    if (a->sub_id_count && b->sub_id_count && (a->sub_id_count != b->sub_id_count || !sub_ids_eq(a, b)))
         return false;
 #define SAME(id, field) (!mqtt_prop_has(a, id) || a->field == b->field)
 #define SAME_BYTES(id, field) (!mqtt_prop_has(a, id) || mqtt_bytes_eq(a->field, b->field))

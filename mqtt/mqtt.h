@@ -148,6 +148,15 @@ typedef struct mqtt_props {
      * written in order (a run that does not parse is refused). */
     mqtt_bytes user_props;
     uint16_t user_prop_count;
+    /* Every Subscription Identifier of a PUBLISH (a Server sends one for each
+     * matching subscription, MQTT-3.3.4-3), as the encoded run of (0x0B,
+     * variable byte integer) pairs; walk with mqtt_sub_id_next. When decoded,
+     * the run spans the first to the last and may hold other properties
+     * between them, and subscription_id is the first. When encoding with
+     * sub_id_count > 0 (and the SUBSCRIPTION_ID bit set), the run's
+     * identifiers are written in order and subscription_id is ignored. */
+    mqtt_bytes sub_ids;
+    uint16_t sub_id_count;
 } mqtt_props;
 
 static inline bool mqtt_prop_has(const mqtt_props *p, enum mqtt_prop_id id)
@@ -157,6 +166,11 @@ static inline bool mqtt_prop_has(const mqtt_props *p, enum mqtt_prop_id id)
 
 /* Walks a user_props run. *pos starts at 0. Returns false at the end. */
 bool mqtt_user_prop_next(mqtt_bytes run, size_t *pos, mqtt_bytes *key, mqtt_bytes *value);
+/* Walks a sub_ids run the same way. */
+bool mqtt_sub_id_next(mqtt_bytes run, size_t *pos, uint32_t *id);
+/* Appends (0x0B, id) to a sub_ids run being built at out[*len] (5 bytes at
+ * most). */
+void mqtt_sub_id_put(uint8_t *out, size_t *len, uint32_t id);
 
 /* ---- packets ------------------------------------------------------------ */
 

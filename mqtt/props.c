@@ -150,7 +150,7 @@ bool mqtt__read_props(mqtt_reader *r, unsigned set, mqtt_props *out)
     if (len > mqtt__left(r))
         return mqtt__fail(r->err, MQTT_E_TRUNCATED, len_at, MQTT_RC_MALFORMED, "property length: beyond the packet");
     mqtt_reader pr = { .buf = r->buf, .end = r->pos + len, .pos = r->pos, .err = r->err };
-    size_t user_start = 0, user_end = 0;
+    size_t user_start = 0, user_end = 0, sub_start = 0, sub_end = 0;
     while (pr.pos < pr.end) {
         size_t at = pr.pos;
         uint8_t id = pr.buf[pr.pos++];
@@ -174,7 +174,15 @@ bool mqtt__read_props(mqtt_reader *r, unsigned set, mqtt_props *out)
         } else {
             out->present |= MQTT_PROP_BIT(id);
         }
+        if (id == MQTT_PROP_SUBSCRIPTION_ID) {
+            if (out->sub_id_count == 0)
+                sub_start = at;
+            sub_end = pr.pos;
+            out->sub_id_count++;
+        }
     }
+    if (out->sub_id_count)
+        out->sub_ids = (mqtt_bytes){ r->buf + sub_start, sub_end - sub_start };
     if (out->user_prop_count) {
         out->present |= MQTT_PROP_BIT(MQTT_PROP_USER_PROPERTY);
         out->user_props = (mqtt_bytes){ r->buf + user_start, user_end - user_start };
@@ -207,6 +215,36 @@ bool mqtt_user_prop_next(mqtt_bytes run, size_t *pos, mqtt_bytes *key, mqtt_byte
     return false;
 }
 
+bool mqtt_sub_id_next(mqtt_bytes run, size_t *pos, uint32_t *id)
+{
+    mqtt_props scratch;
+    mqtt_reader r = { .buf = run.data, .end = run.len, .pos = *pos, .err = NULL };
+    while (r.pos < r.end) {
+        uint8_t pid = r.buf[r.pos++];
+        const prop_rule *rule = rule_for(pid);
+        if (!rule)
+            return false;
+        scratch = (mqtt_props){ 0 };
+        if (!read_value(&r, rule, &scratch, true))
+            return false;
+        if (pid == MQTT_PROP_SUBSCRIPTION_ID) {
+            *id = scratch.subscription_id;
+            *pos = r.pos;
+            return true;
+        }
+    }
+    *pos = r.pos;
+    return false;
+}
+
+void mqtt_sub_id_put(uint8_t *out, size_t *len, uint32_t id)
+{
+    mqtt_writer w = { .buf = out + *len, .cap = 5, .pos = 0 };
+    mqtt__put_u8(&w, MQTT_PROP_SUBSCRIPTION_ID);
+    mqtt__put_vbi(&w, id);
+    *len += w.pos;
+}
+
 static size_t value_size(const prop_rule *rule, const mqtt_props *p)
 {
     const char *field = (const char *)p + rule->field;
@@ -237,6 +275,26 @@ static uint64_t single_props(const mqtt_props *p)
     return p->present & ~MQTT_PROP_BIT(MQTT_PROP_USER_PROPERTY);
 }
 
+/* Subscription identifiers from the sub_ids run (when sub_id_count says so),
+ * written where the single one would be, so that a decoded packet encodes
+ * to the same bytes. */
+static bool listed_sub_ids(const mqtt_props *p) { return p->sub_id_count && mqtt_prop_has(p, MQTT_PROP_SUBSCRIPTION_ID); }
+
+static size_t listed_sub_ids_size(const mqtt_props *p, bool *ok)
+{
+    uint32_t id;
+    size_t n = 0, size = 0, pos = 0;
+    while (mqtt_sub_id_next(p->sub_ids, &pos, &id)) {
+        if (id == 0 || id > MQTT_VBI_MAX)
+            *ok = false;
+        size += 1 + mqtt__vbi_size(id);
+        n++;
+    }
+    if (pos != p->sub_ids.len || n != p->sub_id_count)
+        *ok = false;
+    return size;
+}
+
 size_t mqtt__props_size(const mqtt_props *p, unsigned set, bool *ok)
 {
     size_t size = 0;
@@ -245,6 +303,10 @@ size_t mqtt__props_size(const mqtt_props *p, unsigned set, bool *ok)
         const prop_rule *rule = rule_for(id);
         if (!rule || !(rule->allowed & set)) {
             *ok = false;
+            continue;
+        }
+        if (id == MQTT_PROP_SUBSCRIPTION_ID && listed_sub_ids(p)) {
+            size += listed_sub_ids_size(p, ok);
             continue;
         }
         const void *field = (const char *)p + rule->field;
@@ -276,6 +338,15 @@ void mqtt__put_props(mqtt_writer *w, const mqtt_props *p, unsigned set)
         const prop_rule *rule = rule_for(id);
         if (!rule)
             continue;
+        if (id == MQTT_PROP_SUBSCRIPTION_ID && listed_sub_ids(p)) {
+            uint32_t sid;
+            size_t at = 0;
+            while (mqtt_sub_id_next(p->sub_ids, &at, &sid)) {
+                mqtt__put_u8(w, MQTT_PROP_SUBSCRIPTION_ID);
+                mqtt__put_vbi(w, sid);
+            }
+            continue;
+        }
         const char *field = (const char *)p + rule->field;
         mqtt__put_u8(w, (uint8_t)id);
         switch ((enum prop_kind)rule->kind) {

@@ -11,6 +11,13 @@ the client, so both brokers are measured the same way from the wire. For
 flatline-broker the event log also gives the broker's own view (close.t -
 close.deadline).
 
+The wire overshoot proper comes from a packet capture on the broker's
+interface (flatline-bench-wirecap: libpcap, kernel timestamps in ns): the
+broker's FIN leaving - the client's CONNECT arriving - 1.5 x K, the deadline
+as computed from the arrival. The openers' own figure (user-space reads, with
+their own read delays in it) stays beside it as "opener". The capture needs
+CAP_NET_RAW; --no-capture leaves it out.
+
 usage: run_bench.py --build build-broker [--counts 1000,19000] [--keepalive 10]
                     [--rate 4000] [--procs 4] [--brokers flatline,mosquitto]
                     [--prefix 'chrt -f 50'] [--opener-prefix 'chrt -f 40'] [--json FILE]
@@ -74,6 +81,22 @@ def start_broker(kind, build, port, tmp, prefix):
     return subprocess.Popen(prefix + ["mosquitto", "-c", conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), None
 
 
+def capture_view(path, keepalive, grace=1.5):
+    over, drops, unseen = [], None, 0
+    with open(path) as f:
+        for line in f:
+            parts = line.split()
+            if parts[0] == "drops":
+                drops = int(parts[1]) + int(parts[2])
+                continue
+            rx, fin = int(parts[1]), int(parts[2])
+            if rx and fin:
+                over.append((fin - rx) / 1e6 - grace * keepalive * 1000.0)
+            else:
+                unseen += 1
+    return sorted(over), drops, unseen
+
+
 def broker_view(events):
     over = []
     with open(events) as f:
@@ -92,6 +115,13 @@ def run_one(kind, n, args, tmp):
             raise RuntimeError("%s did not listen on %d" % (kind, port))
         time.sleep(0.3)
         base = rss_kib(broker.pid)
+        cap, cap_out = None, None
+        if args.capture:
+            cap_out = os.path.join(tmp, "wire-%s-%d.txt" % (kind, n))
+            cap = subprocess.Popen(args.capture_prefix.split() + [os.path.join(args.build, "flatline-bench-wirecap"),
+                                   "--port", str(port), "--out", cap_out], stdout=subprocess.PIPE, text=True)
+            if cap.stdout.readline().strip() != "capturing":
+                raise RuntimeError("wirecap did not start")
         procs, outs = [], []
         per = [n // args.procs + (1 if i < n % args.procs else 0) for i in range(args.procs)]
         for i, count in enumerate(per):
@@ -115,6 +145,10 @@ def run_one(kind, n, args, tmp):
         for p in procs:
             p.wait()
             sys.stderr.write(p.stderr.read())
+        if cap:
+            time.sleep(0.5)
+            cap.send_signal(signal.SIGTERM)
+            cap.wait(30)
         over = []
         for out in outs:
             with open(out) as f:
@@ -123,10 +157,15 @@ def run_one(kind, n, args, tmp):
         result = {
             "broker": kind, "connections": n, "connected": connected, "measured": len(over),
             "keepalive": args.keepalive,
-            "wire_overshoot_ms": {"p50": percentile(over, 50), "p99": percentile(over, 99), "max": over[-1] if over else None},
+            "opener_overshoot_ms": {"p50": percentile(over, 50), "p99": percentile(over, 99), "max": over[-1] if over else None},
             "rss_base_kib": base, "rss_kib": rss,
             "rss_bytes_per_conn": (rss - base) * 1024.0 / max(1, connected),
         }
+        if cap_out:
+            cv, drops, unseen = capture_view(cap_out, args.keepalive)
+            result["wire_overshoot_ms"] = {"p50": percentile(cv, 50), "p99": percentile(cv, 99),
+                                           "max": cv[-1] if cv else None, "count": len(cv),
+                                           "capture_drops": drops, "unpaired": unseen}
         if events:
             bv = broker_view(events)
             result["broker_overshoot_ms"] = {"p50": percentile(bv, 50), "p99": percentile(bv, 99),
@@ -152,6 +191,8 @@ def main():
     ap.add_argument("--json", help="write the results here too")
     ap.add_argument("--prefix", default="", help="run both brokers under this command, e.g. 'chrt -f 50'")
     ap.add_argument("--opener-prefix", default="", help="run the openers under this command, e.g. 'chrt -f 40'")
+    ap.add_argument("--no-capture", dest="capture", action="store_false", help="no packet capture")
+    ap.add_argument("--capture-prefix", default="", help="run the capture under this command")
     args = ap.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -165,14 +206,16 @@ def main():
                 results.append(r)
                 print(json.dumps(r), flush=True)
     print()
-    print("| broker | connections | wire overshoot p50 / p99 / max (ms) | broker-side p50 / p99 / max (ms) | RSS per idle connection |")
-    print("|---|---|---|---|---|")
+    print("| broker | connections | wire (capture) p50 / p99 / max (ms) | opener p50 / p99 / max (ms) "
+          "| broker-side p50 / p99 / max (ms) | RSS per idle connection |")
+    print("|---|---|---|---|---|---|")
+
+    def trio(d):
+        return "%.3f / %.3f / %.3f" % (d["p50"], d["p99"], d["max"]) if d and d.get("max") is not None else "-"
     for r in results:
-        w = r["wire_overshoot_ms"]
-        b = r.get("broker_overshoot_ms")
-        bs = "%.3f / %.3f / %.3f" % (b["p50"], b["p99"], b["max"]) if b and b["count"] else "-"
-        print("| %s | %d | %.3f / %.3f / %.3f | %s | %.0f B |" % (
-            r["broker"], r["connections"], w["p50"], w["p99"], w["max"], bs, r["rss_bytes_per_conn"]))
+        print("| %s | %d | %s | %s | %s | %.0f B |" % (
+            r["broker"], r["connections"], trio(r.get("wire_overshoot_ms")), trio(r["opener_overshoot_ms"]),
+            trio(r.get("broker_overshoot_ms")), r["rss_bytes_per_conn"]))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)

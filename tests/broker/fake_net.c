@@ -83,6 +83,17 @@ void fake_send_raw(fake_client *fc, const void *bytes, size_t len)
         bk_conn_input(fc->c, bytes, len);
 }
 
+void fake_send_at(fake_client *fc, const mqtt_packet *p, uint64_t arrived)
+{
+    uint8_t buf[4096];
+    mqtt_error err;
+    size_t n = mqtt_encode(p, fc->version ? fc->version : MQTT_V311, buf, sizeof buf, &err);
+    if (n == 0 || n > sizeof buf)
+        abort();
+    if (fc->c)
+        bk_conn_input_at(fc->c, buf, n, arrived);
+}
+
 void fake_send(fake_client *fc, const mqtt_packet *p)
 {
     uint8_t buf[4096];
@@ -145,6 +156,48 @@ void fake_publish(fake_client *fc, const char *topic, const char *payload, uint8
     p.u.publish.qos = qos;
     p.u.publish.retain = retain;
     p.u.publish.packet_id = qos ? id : 0;
+    fake_send(fc, &p);
+}
+
+fake_client *fake_connect_props(fake_net *n, const char *id, uint16_t keepalive, bool clean, const mqtt_props *props)
+{
+    fake_client *fc = fake_connect_tcp(n, 0);
+    fc->version = MQTT_V5;
+    mqtt_packet p = { .type = MQTT_CONNECT };
+    p.u.connect.version = MQTT_V5;
+    p.u.connect.clean_session = clean;
+    p.u.connect.keep_alive = keepalive;
+    p.u.connect.client_id = mqtt_cstr(id);
+    if (props)
+        p.u.connect.props = *props;
+    fake_send(fc, &p);
+    return fc;
+}
+
+void fake_subscribe_ex(fake_client *fc, const char *filter, uint8_t qos, uint32_t sub_id, bool no_local)
+{
+    mqtt_topic_entry e = { .filter = mqtt_cstr(filter), .qos = qos, .no_local = no_local };
+    mqtt_packet p = { .type = MQTT_SUBSCRIBE };
+    p.u.subscribe.packet_id = 78;
+    p.u.subscribe.entries = &e;
+    p.u.subscribe.count = 1;
+    if (sub_id) {
+        p.u.subscribe.props.present = MQTT_PROP_BIT(MQTT_PROP_SUBSCRIPTION_ID);
+        p.u.subscribe.props.subscription_id = sub_id;
+    }
+    fake_send(fc, &p);
+}
+
+void fake_publish_props(fake_client *fc, const char *topic, const char *payload, uint8_t qos, uint16_t id,
+                        const mqtt_props *props)
+{
+    mqtt_packet p = { .type = MQTT_PUBLISH };
+    p.u.publish.topic = mqtt_cstr(topic);
+    p.u.publish.payload = mqtt_cstr(payload);
+    p.u.publish.qos = qos;
+    p.u.publish.packet_id = qos ? id : 0;
+    if (props)
+        p.u.publish.props = *props;
     fake_send(fc, &p);
 }
 

@@ -56,6 +56,15 @@ fake_client *fake_mqtt_connect(fake_net *n, mqtt_version v, const char *id, uint
 void fake_subscribe(fake_client *fc, const char *filter, uint8_t qos);
 void fake_publish(fake_client *fc, const char *topic, const char *payload, uint8_t qos, bool retain, uint16_t id);
 
+/* v5 variants: CONNECT with properties, SUBSCRIBE with a Subscription
+ * Identifier (0 = none) and options, PUBLISH with properties (may be NULL). */
+fake_client *fake_connect_props(fake_net *n, const char *id, uint16_t keepalive, bool clean, const mqtt_props *props);
+void fake_subscribe_ex(fake_client *fc, const char *filter, uint8_t qos, uint32_t sub_id, bool no_local);
+void fake_publish_props(fake_client *fc, const char *topic, const char *payload, uint8_t qos, uint16_t id,
+                        const mqtt_props *props);
+/* Like fake_send, for bytes that arrived at `arrived` on the fake clock. */
+void fake_send_at(fake_client *fc, const mqtt_packet *p, uint64_t arrived);
+
 /* The nth (0-based) event named ev in the log, or NULL. Caller decrefs. */
 json_t *fake_event(fake_net *n, const char *ev, int nth);
 int fake_event_count(fake_net *n, const char *ev);

@@ -11,8 +11,9 @@ typedef struct hits {
     uint8_t opts[16];
 } hits;
 
-static void on_hit(void *owner, uint8_t opts, void *ctx)
+static void on_hit(void *owner, uint8_t opts, uint32_t sub_id, void *ctx)
 {
+    (void)sub_id;
     hits *h = ctx;
     h->owners[h->n] = owner;
     h->opts[h->n++] = opts;
@@ -30,9 +31,9 @@ static int A, B, C;
 Test(topic_tree, exact_plus_and_hash)
 {
     bk_tree *t = bk_tree_new();
-    cr_assert_eq(bk_tree_subscribe(t, mqtt_cstr("a/b/c"), &A, 1), 1);
-    cr_assert_eq(bk_tree_subscribe(t, mqtt_cstr("a/+/c"), &B, 0), 1);
-    cr_assert_eq(bk_tree_subscribe(t, mqtt_cstr("a/#"), &C, 2), 1);
+    cr_assert_eq(bk_tree_subscribe(t, mqtt_cstr("a/b/c"), &A, 1, 0), 1);
+    cr_assert_eq(bk_tree_subscribe(t, mqtt_cstr("a/+/c"), &B, 0, 0), 1);
+    cr_assert_eq(bk_tree_subscribe(t, mqtt_cstr("a/#"), &C, 2, 0), 1);
     cr_assert_eq(count(t, "a/b/c"), 3);
     cr_assert_eq(count(t, "a/x/c"), 2);
     cr_assert_eq(count(t, "a/b"), 1);
@@ -45,9 +46,9 @@ Test(topic_tree, exact_plus_and_hash)
 Test(topic_tree, dollar_topics_not_matched_by_leading_wildcards)
 {
     bk_tree *t = bk_tree_new();
-    bk_tree_subscribe(t, mqtt_cstr("#"), &A, 0);
-    bk_tree_subscribe(t, mqtt_cstr("+/monitor"), &B, 0);
-    bk_tree_subscribe(t, mqtt_cstr("$SYS/#"), &C, 0);
+    bk_tree_subscribe(t, mqtt_cstr("#"), &A, 0, 0);
+    bk_tree_subscribe(t, mqtt_cstr("+/monitor"), &B, 0, 0);
+    bk_tree_subscribe(t, mqtt_cstr("$SYS/#"), &C, 0, 0);
     cr_assert_eq(count(t, "$SYS/monitor"), 1);
     cr_assert_eq(count(t, "x/monitor"), 2);
     bk_tree_free(t, NULL);
@@ -56,9 +57,9 @@ Test(topic_tree, dollar_topics_not_matched_by_leading_wildcards)
 Test(topic_tree, empty_levels_and_plus_at_end)
 {
     bk_tree *t = bk_tree_new();
-    bk_tree_subscribe(t, mqtt_cstr("+/+"), &A, 0);
-    bk_tree_subscribe(t, mqtt_cstr("/+"), &B, 0);
-    bk_tree_subscribe(t, mqtt_cstr("a/+"), &C, 0);
+    bk_tree_subscribe(t, mqtt_cstr("+/+"), &A, 0, 0);
+    bk_tree_subscribe(t, mqtt_cstr("/+"), &B, 0, 0);
+    bk_tree_subscribe(t, mqtt_cstr("a/+"), &C, 0, 0);
     cr_assert_eq(count(t, "/finance"), 2);
     cr_assert_eq(count(t, "a/"), 2, "+ matches an empty level");
     cr_assert_eq(count(t, "a"), 0);
@@ -69,8 +70,8 @@ Test(topic_tree, resubscribe_replaces_and_unsubscribe_prunes)
 {
     bk_tree *t = bk_tree_new();
     size_t base = bk_tree_node_count(t);
-    cr_assert_eq(bk_tree_subscribe(t, mqtt_cstr("x/y/z"), &A, 0), 1);
-    cr_assert_eq(bk_tree_subscribe(t, mqtt_cstr("x/y/z"), &A, 2), 0);
+    cr_assert_eq(bk_tree_subscribe(t, mqtt_cstr("x/y/z"), &A, 0, 0), 1);
+    cr_assert_eq(bk_tree_subscribe(t, mqtt_cstr("x/y/z"), &A, 2, 0), 0);
     hits h = { 0 };
     bk_tree_match(t, mqtt_cstr("x/y/z"), on_hit, &h);
     cr_assert_eq(h.n, 1);
@@ -89,7 +90,7 @@ Test(topic_tree, many_siblings_sorted)
     char topic[32];
     for (int i = 0; i < 500; i++) {
         snprintf(topic, sizeof topic, "dev/%d/cmd", (i * 7919) % 500);
-        cr_assert_eq(bk_tree_subscribe(t, mqtt_cstr(topic), &owners[i], 0), 1);
+        cr_assert_eq(bk_tree_subscribe(t, mqtt_cstr(topic), &owners[i], 0, 0), 1);
     }
     for (int i = 0; i < 500; i++) {
         snprintf(topic, sizeof topic, "dev/%d/cmd", i);

@@ -33,6 +33,31 @@ RAW_V3 = bytes([0x10, 13, 0, 4]) + b"MQTT" + bytes([4, 2, 0, 5, 0, 1]) + b"x"
 RAW_V5 = bytes([0x10, 14, 0, 4]) + b"MQTT" + bytes([5, 2, 0, 5, 0, 0, 1]) + b"y"
 PINGREQ = bytes([0xC0, 0])
 
+
+def packet(first, body):
+    n, rl = len(body), b""
+    while True:
+        b = n % 128
+        n //= 128
+        rl += bytes([b | (128 if n else 0)])
+        if not n:
+            return bytes([first]) + rl + body
+
+
+def s16(b):
+    return len(b).to_bytes(2, "big") + b
+
+
+# MQTT 5 sessions (issue 16): a v5 CONNECT "z" with Topic Alias Maximum 5 and
+# Session Expiry 60, SUBSCRIBEs with Subscription Identifiers (one shared),
+# PUBLISHes with topic aliases and Message Expiry.
+V5_ALIAS = packet(0x10, s16(b"MQTT") + bytes([5, 2, 0, 5, 8, 0x22, 0, 5, 0x11, 0, 0, 0, 60]) + s16(b"z"))
+SUB_SHARED = packet(0x82, bytes([0, 1, 2, 0x0B, 7]) + s16(b"$share/g/a/#") + bytes([1]))
+SUB_ID = packet(0x82, bytes([0, 2, 2, 0x0B, 9]) + s16(b"a/+") + bytes([0]))
+PUB_ALIAS = packet(0x30, s16(b"a/b") + bytes([3, 0x23, 0, 1]) + b"p")
+PUB_BY_ALIAS = packet(0x32, s16(b"") + bytes([0, 3, 3, 0x23, 0, 1]) + b"q")
+PUB_EXPIRY = packet(0x32, s16(b"a/c") + bytes([0, 4, 5, 0x02, 0, 0, 0, 1]) + b"e")
+
 seeds = {
     "v3-connect-expire": bytes([0]) + op(ACCEPT) + op(CONNECT, 0, connect_flags(ka=2)) + op(BIG, 0, 40),
     "v5-connect-ping": bytes([0]) + op(ACCEPT) + op(CONNECT, 0, connect_flags(v5=True, ka=1))
@@ -59,6 +84,11 @@ seeds = {
     + op(SUB, 0, 0) + op(SUB, 0, 1) + op(SUB, 0, 3) + op(PUB, 0, 5) + op(BIG, 0, 20),
     "small-max-packet": bytes([2]) + op(ACCEPT, 0) + op(CONNECT, 0, connect_flags(v5=True))
     + feed(0, bytes([0x30, 120, 0, 1]) + b"t" + b"p" * 117),
+    "v5-sub-ids-aliases-shared": bytes([0]) + op(ACCEPT, 0)
+    + feed(0, V5_ALIAS + SUB_SHARED + SUB_ID + PUB_ALIAS + PUB_BY_ALIAS + PUB_EXPIRY)
+    + op(ACCEPT, 1) + feed(1, V5_ALIAS) + op(BIG, 0, 30) + op(LOST, 1, 0) + op(BIG, 0, 30),
+    "v5-bad-connect": bytes([0]) + op(ACCEPT, 0)
+    + feed(0, packet(0x10, s16(b"MQTT") + bytes([5, 2, 0, 5, 3, 0x21, 0, 0]) + s16(b"r"))),
     "garbage": bytes([0]) + op(ACCEPT) + feed(0, bytes([0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01])),
 }
 
