@@ -102,7 +102,9 @@ def broker_view(events):
     with open(events) as f:
         for line in f:
             e = json.loads(line)
-            if e.get("ev") == "close" and e.get("reason") == "keepalive_timeout" and "deadline" in e:
+            # "phase": "connect" is the CONNECT timeout, not a keep-alive deadline.
+            if e.get("ev") == "close" and e.get("reason") == "keepalive_timeout" and "deadline" in e \
+                    and "phase" not in e:
                 over.append((e["t"] - e["deadline"]) / 1e6)
     return sorted(over)
 

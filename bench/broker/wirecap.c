@@ -3,9 +3,11 @@
  * broker's interface rather than by the opener in user space, whose own read
  * delays would count. For every client connection to PORT it records when
  * the client's last segment with payload (its CONNECT: the openers go silent
- * after it) and the broker's first FIN (or RST) passed the interface. On
+ * after it; a retransmitted CONNECT counts when its last copy passed) and the
+ * broker's first FIN (or RST) passed the interface. A client port used again
+ * by a later connection (its SYN) starts a new record. On
  * SIGTERM/SIGINT it writes one line a connection, "client_port last_rx_ns
- * fin_ns" (0 when not seen), then "drops N" from pcap_stats, and exits.
+ * fin_ns" (0 when not seen; port 0 for a record its port's reuse ended), then "drops N" from pcap_stats, and exits.
  *
  * usage: flatline-bench-wirecap --port P --out FILE [--iface lo] */
 #include <arpa/inet.h>
@@ -24,6 +26,25 @@ typedef struct flow {
 } flow;
 
 static flow flows[65536];
+/* Flows whose client port was used again by a later connection of the run. */
+static flow *done;
+static size_t ndone, done_cap;
+
+static void retire(uint16_t p)
+{
+    if (!flows[p].last_rx && !flows[p].fin)
+        return;
+    if (ndone == done_cap) {
+        size_t cap = done_cap ? done_cap * 2 : 1024;
+        flow *d = realloc(done, cap * sizeof *d);
+        if (!d)
+            return;
+        done = d;
+        done_cap = cap;
+    }
+    done[ndone++] = flows[p];
+    flows[p] = (flow){ 0, 0 };
+}
 static volatile sig_atomic_t stop;
 static pcap_t *pc;
 static uint16_t port;
@@ -54,7 +75,9 @@ static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *b
     /* PCAP_TSTAMP_PRECISION_NANO: tv_usec holds nanoseconds. */
     uint64_t t = (uint64_t)h->ts.tv_sec * 1000000000u + (uint64_t)h->ts.tv_usec;
     uint16_t sport = ntohs(tcp->source), dport = ntohs(tcp->dest);
-    if (dport == port && payload > 0) {
+    if (dport == port && tcp->syn && !tcp->ack) {
+        retire(sport); /* a new connection from a port used before */
+    } else if (dport == port && payload > 0) {
         flows[sport].last_rx = t;
     } else if (sport == port && (tcp->fin || tcp->rst) && !flows[dport].fin) {
         flows[dport].fin = t;
@@ -121,6 +144,8 @@ int main(int argc, char **argv)
     FILE *f = fopen(out, "w");
     if (!f)
         return 1;
+    for (size_t i = 0; i < ndone; i++)
+        fprintf(f, "0 %llu %llu\n", (unsigned long long)done[i].last_rx, (unsigned long long)done[i].fin);
     for (unsigned p = 0; p < 65536; p++)
         if (flows[p].last_rx || flows[p].fin)
             fprintf(f, "%u %llu %llu\n", p, (unsigned long long)flows[p].last_rx, (unsigned long long)flows[p].fin);

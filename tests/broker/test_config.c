@@ -138,3 +138,19 @@ Test(config, bad_flags)
         bk_config_free(&c);
     }
 }
+
+Test(config, topic_alias_maximum)
+{
+    bk_config c;
+    bk_config_defaults(&c);
+    cr_assert_eq(c.topic_alias_max, 10, "the default");
+    char err[256] = "";
+    cr_assert_eq(bk_config_apply_json(&c, "{\"topic_alias_maximum\":0}", err, sizeof err), 0, "%s", err);
+    cr_assert_eq(c.topic_alias_max, 0);
+    cr_assert_neq(bk_config_apply_json(&c, "{\"topic_alias_maximum\":65536}", err, sizeof err), 0);
+    cr_assert(strstr(err, "topic_alias_maximum"), "%s", err);
+    char *argv[] = { "flatline-broker", "--listen", "127.0.0.1:0", "--topic-alias-maximum", "200", NULL };
+    cr_assert_eq(bk_config_from_args(&c, 5, argv, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(c.topic_alias_max, 200);
+    bk_config_free(&c);
+}
