@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "harness/cli/cli.h"
+#include "harness/cli/outpaths.h"
 #include "reports/compare.h"
 #include "harness/scenario/matrix.h"
 #include "reports/report.h"
@@ -181,7 +182,8 @@ static int write_sweep_junit(const char *path, cell *cells, size_t n, const char
     if (!out)
         return -1;
     fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n", out);
-    char tmp[] = "/tmp/flatline-junit-XXXXXX";
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s/flatline-junit-XXXXXX", fl_run_tmpdir());
     int fd = mkstemp(tmp);
     if (fd >= 0)
         close(fd);
@@ -411,6 +413,13 @@ int fl_cmd_run(int argc, char **argv)
     opt.scenario_path = argv[optind];
     if (opt.pcap_dir && access(opt.pcap_dir, W_OK) != 0) {
         fprintf(stderr, "%s run: --pcap %s: not a writable directory\n", fl_prog, opt.pcap_dir);
+        return FL_EXIT_USAGE;
+    }
+    /* Every output checked before anything is created (exit 2, naming the path). */
+    const fl_outpath outputs[] = { { "-o", opt.report_path }, { "--events", opt.events_path },
+                                   { "--junit", ci.junit }, { "--summary-md", ci.summary_md } };
+    if (fl_outpaths_check(outputs, sizeof outputs / sizeof outputs[0]) > 0) {
+        fprintf(stderr, "%s run: nothing was created\n", fl_prog);
         return FL_EXIT_USAGE;
     }
     fl_diag d;

@@ -110,10 +110,12 @@ static void on_signal(fl_loop *loop, int fd, unsigned events, void *arg)
     runner *r = arg;
     struct signalfd_siginfo si;
     while (read(fd, &si, sizeof si) == (ssize_t)sizeof si) {
-        if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM) {
+        /* SIGHUP: the terminal or the SSH session went away; stopping at
+         * once would leave the namespaces, the state file and the processes. */
+        if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM || si.ssi_signo == SIGHUP) {
             if (!r->interrupted)
                 fl_progress_note(&r->progress, "%s: stopping, the report will be marked incomplete",
-                                 si.ssi_signo == SIGINT ? "interrupted" : "terminated");
+                                 si.ssi_signo == SIGINT ? "interrupted" : si.ssi_signo == SIGHUP ? "hung up" : "terminated");
             r->interrupted = true;
         }
         /* SIGCHLD: exits are noticed through the event pipes' EOF and reaped there. */
@@ -126,6 +128,7 @@ static int setup_signals(runner *r)
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGCHLD);
     if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
         return -1;
@@ -267,6 +270,12 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
     return remove(path);
 }
 
+const char *fl_run_tmpdir(void)
+{
+    const char *dir = getenv("TMPDIR");
+    return dir && dir[0] == '/' ? dir : "/tmp";
+}
+
 static int preflight(const fl_scenario *sc, const fl_run_options *opt)
 {
     if (geteuid() != 0) {
@@ -373,7 +382,7 @@ int fl_run(const fl_scenario *sc, const fl_run_options *opt)
     int64_t start_realtime = (int64_t)wall.tv_sec * 1000000000 + wall.tv_nsec;
     fl_progress_init(&r->progress, stderr, r->start_ns);
     snprintf(r->prefix, sizeof r->prefix, "fl%d", (int)getpid());
-    snprintf(r->workdir, sizeof r->workdir, "/tmp/flatline-%s-XXXXXX", r->prefix);
+    snprintf(r->workdir, sizeof r->workdir, "%s/flatline-%s-XXXXXX", fl_run_tmpdir(), r->prefix);
     r->loop = fl_loop_new();
     r->analysis = fl_analysis_new();
     if (!r->loop || !r->analysis || !mkdtemp(r->workdir) || setup_signals(r) < 0) {
