@@ -71,13 +71,43 @@ static void interrupt_at(const char *phase, int sig)
     expect_exit(&r, 4);
     expect_incomplete_report(&r);
     expect_cleaned_by_itself(&r, false);
-    cr_expect(rc_file_contains(r.log, sig == SIGINT ? "interrupted" : "terminated"),
+    cr_expect(rc_file_contains(r.log, sig == SIGINT ? "interrupted" : sig == SIGHUP ? "hung up" : "terminated"),
               "the output does not say the run was stopped by a signal");
     rc_free(&r);
 }
 
 Test(signals, sigint_while_measuring, .timeout = 60) { interrupt_at("steady", SIGINT); }
 Test(signals, sigterm_while_measuring, .timeout = 60) { interrupt_at("steady", SIGTERM); }
+/* The terminal or the SSH session closing (issue 18): as SIGINT, not death. */
+Test(signals, sighup_while_measuring, .timeout = 60) { interrupt_at("steady", SIGHUP); }
+
+/* During the teardown the measurement is over: the run finishes its cleanup
+ * and its report instead of dying with the namespaces half removed. */
+Test(signals, sighup_during_teardown, .timeout = 60)
+{
+    rc_run r;
+    stop_at(&r, "teardown");
+    kill(r.pid, SIGHUP);
+    kill(r.pid, SIGCONT);
+    int st = rc_wait_exit(&r, 40000);
+    if (st == -1) {
+        rc_kill(&r, SIGKILL);
+        rc_cleanup();
+        cr_assert_fail("the runner did not end within 40 s");
+    }
+    char *log = rc_read_file(r.log);
+    cr_expect(WIFEXITED(st), "the runner was killed (status %#x); output:\n%s", st, log ? log : "");
+    free(log);
+    json_error_t err;
+    json_t *rep = json_load_file(r.report, 0, &err);
+    cr_expect_not_null(rep, "no report: %s", err.text);
+    json_decref(rep);
+    expect_cleaned_by_itself(&r, false);
+    if (rc_namespaces_left(r.pid))
+        rc_cleanup();
+    rc_free(&r);
+}
+
 Test(signals, sigint_mid_fault, .timeout = 60) { interrupt_at("inject", SIGINT); }
 Test(signals, sigterm_while_connecting, .timeout = 60) { interrupt_at("connect", SIGTERM); }
 
