@@ -286,3 +286,27 @@ Test(outputs, run_refuses_a_read_only_folder)
     expect_refused(65534, args, report);
     cr_expect(strstr(ro, dir) != NULL);
 }
+
+/* ---- compare --fail-on on an incomplete report ---- */
+
+Test(outputs, compare_gate_fails_on_an_incomplete_report)
+{
+    char path[160], cmd[512], out[4096];
+    snprintf(path, sizeof path, "%s/incomplete.json", dir);
+    /* The fixture with run.complete false and a reason, as a broken run writes it. */
+    snprintf(cmd, sizeof cmd,
+             "python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d[\"run\"][\"complete\"]=False; "
+             "d[\"run\"][\"broken\"]=\"swarm 0 stopped unexpectedly\"; json.dump(d, open(sys.argv[2], \"w\"))' "
+             "'%s/tests/compare/fixtures/candidate.json' '%s'",
+             FLATLINE_SOURCE_DIR, path);
+    cr_assert_eq(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "%s/flatline compare '%s' --fail-on 'client.undetected>1000' 2>&1", FLATLINE_BINARY_DIR,
+             path);
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = 0;
+    int st = pclose(p);
+    cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 1, "status %#x, expected exit 1 (a gate failed):\n%s", st, out);
+    cr_expect(strstr(out, "the report is incomplete (swarm 0 stopped unexpectedly)"), "%s", out);
+}
