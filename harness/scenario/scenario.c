@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "harness/scenario/feasible.h"
 #include "harness/scenario/jsonpos.h"
 #include "harness/scenario/profiles.h"
 #include "harness/scenario/scenario_shape.h"
@@ -600,6 +601,8 @@ fl_scenario *fl_scenario_parse(const char *text, size_t len, const char *name, f
     load_groups(sc, json_object_get(doc, "groups"), d);
     load_faults(sc, json_object_get(doc, "faults"), d);
     load_expects(sc, json_object_get(doc, "expect"), d);
+    if (!d->errors)
+        fl_scenario_check_feasible(sc, d); /* harness/scenario/feasible.h */
     if (d->errors) {
         fl_scenario_free(sc);
         sc = NULL;
