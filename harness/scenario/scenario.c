@@ -537,8 +537,8 @@ static void load_expects(fl_scenario *sc, const json_t *expects, fl_diag *d)
             fl_diag_error(d, sub, false,
                           "\"%s\" is not a metric path (e.g. \"faults[0].broker.p99\")", e->metric);
         /* A metric names a fault by index: it must exist. */
-        if (strncmp(e->metric, "faults[", 7) == 0) {
-            unsigned long n = strtoul(e->metric + 7, NULL, 10);
+        if (strncmp(e->metric, "faults[", 7) == 0 && isdigit((unsigned char)e->metric[7])) {
+            unsigned long n = strtoul(e->metric + 7, NULL, 10); /* digits only: "-1" is not wrapped around */
             if (n >= sc->nfaults)
                 fl_diag_error(d, sub, false, "there is no fault %lu (the scenario has %zu)", n, sc->nfaults);
         }

@@ -33,12 +33,16 @@ static char *slurp(FILE *f)
  * directives, one a line: "exit N" (the code expected, default 2), "root"
  * (the check needs root: skipped otherwise), "ulimit N" (run with
  * RLIMIT_NOFILE N, soft and hard, so that the case does not depend on the
- * machine's own limit). */
+ * machine's own limit), "absent TEXT" (the output must not contain TEXT),
+ * "no-controls" (no control character but newlines: nothing from the file
+ * reaches the terminal raw). */
 typedef struct expectation {
     char *message;
     int exit_code;
-    bool needs_root;
+    bool needs_root, no_controls;
     long nofile;
+    const char *absent[4];
+    size_t nabsent;
 } expectation;
 
 static expectation read_expect(const char *name, size_t len)
@@ -49,7 +53,7 @@ static expectation read_expect(const char *name, size_t len)
     cr_assert_not_null(f, "%s has no .expect file", name);
     char *text = slurp(f);
     fclose(f);
-    expectation e = { text, 2, false, 0 };
+    expectation e = { .message = text, .exit_code = 2 };
     char *nl = strchr(text, '\n');
     if (!nl)
         return e;
@@ -61,6 +65,10 @@ static expectation read_expect(const char *name, size_t len)
             e.needs_root = true;
         else if (strncmp(line, "ulimit ", 7) == 0)
             e.nofile = atol(line + 7);
+        else if (strncmp(line, "absent ", 7) == 0 && e.nabsent < 4)
+            e.absent[e.nabsent++] = line + 7;
+        else if (strcmp(line, "no-controls") == 0)
+            e.no_controls = true;
         else
             cr_assert_fail("%s.expect: unknown directive \"%s\"", name, line);
     }
@@ -111,6 +119,13 @@ Test(bad_scenarios, each_fails_with_its_message)
         cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == x.exit_code, "%s: exit %d, want %d", e->d_name,
                   WEXITSTATUS(status), x.exit_code);
         cr_expect(strstr(out, expect) != NULL, "%s:\n  want: %s\n  got:  %s", e->d_name, expect, out);
+        for (size_t k = 0; k < x.nabsent; k++)
+            cr_expect(strstr(out, x.absent[k]) == NULL, "%s: the output says \"%s\": %s", e->d_name, x.absent[k], out);
+        for (const char *c = out; x.no_controls && *c; c++)
+            if ((unsigned char)*c < 0x20 && *c != '\n') {
+                cr_expect_fail("%s: a raw control character %#x in the output", e->d_name, (unsigned char)*c);
+                break;
+            }
         /* every message names the file and a JSON path or position */
         cr_expect(strncmp(out, e->d_name, len) == 0, "%s: message does not start with the file name: %s",
                   e->d_name, out);

@@ -310,3 +310,16 @@ Test(outputs, compare_gate_fails_on_an_incomplete_report)
     cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 1, "status %#x, expected exit 1 (a gate failed):\n%s", st, out);
     cr_expect(strstr(out, "the report is incomplete (swarm 0 stopped unexpectedly)"), "%s", out);
 }
+
+/* ---- a metric index of -1 in a report ---- */
+
+Test(outputs, negative_fault_index_is_not_wrapped_around)
+{
+    fl_report *r = fixture_report();
+    fl_report_add_expectation(r, "faults[-1].broker.p99", "<=", 1);
+    char err[256] = "";
+    cr_assert_eq(fl_report_finish(r, err, sizeof err), -1);
+    cr_expect(!strstr(err, "18446744073709551615"), "%s", err);
+    cr_expect(strstr(err, "faults[-1].broker.p99") && strstr(err, "an index 0, 1"), "%s", err);
+    fl_report_free(r);
+}
