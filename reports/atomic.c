@@ -82,6 +82,16 @@ int fl_output_path_check(const char *path, char *err, size_t errlen)
                 snprintf(err, errlen, "%s: not writable: %s", path, strerror(errno));
                 return -1;
             }
+            if (S_ISFIFO(st.st_mode)) {
+                /* Without a reader the write would fail (or an open hang): say so now. */
+                int fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+                if (fd < 0) {
+                    snprintf(err, errlen, "%s: a FIFO %s", path, errno == ENXIO ? "that no process reads"
+                                                                                  : strerror(errno));
+                    return -1;
+                }
+                close(fd);
+            }
             if (!S_ISREG(st.st_mode))
                 return 0; /* written through: its folder does not matter */
         } else {

@@ -323,3 +323,12 @@ Test(outputs, negative_fault_index_is_not_wrapped_around)
     cr_expect(strstr(err, "faults[-1].broker.p99") && strstr(err, "an index 0, 1"), "%s", err);
     fl_report_free(r);
 }
+
+Test(outputs, run_refuses_a_fifo_nobody_reads, .timeout = 20)
+{
+    char fifo[160];
+    snprintf(fifo, sizeof fifo, "%s/events.fifo", dir);
+    cr_assert_eq(mkfifo(fifo, 0644), 0);
+    const char *args[] = { "--events", fifo, NULL };
+    expect_refused(0, args, "that no process reads");
+}
