@@ -149,6 +149,11 @@ Test(outputs, incomplete_run_is_a_junit_error)
     char cmd[256];
     snprintf(cmd, sizeof cmd, "python3 -c 'import sys,xml.dom.minidom as m; m.parse(sys.argv[1])' '%s'", path);
     cr_assert_eq(system(cmd), 0, "JUnit XML is not well-formed");
+    /* The Jenkins/Ant dialect that docs/ci.md promises (tests/compare/junit.xsd). */
+    snprintf(cmd, sizeof cmd,
+             "! command -v xmllint >/dev/null || xmllint --noout --schema '%s/tests/compare/junit.xsd' '%s' 2>&1",
+             FLATLINE_SOURCE_DIR, path);
+    cr_expect_eq(system(cmd), 0, "the JUnit XML does not follow tests/compare/junit.xsd");
 }
 
 /* ---- `flatline run` checks its outputs first ---- */
