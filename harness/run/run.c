@@ -385,8 +385,16 @@ int fl_run(const fl_scenario *sc, const fl_run_options *opt)
     snprintf(r->workdir, sizeof r->workdir, "%s/flatline-%s-XXXXXX", fl_run_tmpdir(), r->prefix);
     r->loop = fl_loop_new();
     r->analysis = fl_analysis_new();
-    if (!r->loop || !r->analysis || !mkdtemp(r->workdir) || setup_signals(r) < 0) {
-        fprintf(stderr, "%s: cannot set up the run: %s\n", program_invocation_short_name, strerror(errno));
+    /* Signals first: a SIGHUP between the two would leave the work directory. */
+    bool set_up = r->loop && r->analysis && setup_signals(r) == 0;
+    if (!set_up || !mkdtemp(r->workdir)) {
+        int e = errno;
+        r->workdir[0] = '\0'; /* not made: a failed mkdtemp may leave its last try's name there */
+        if (set_up)
+            fprintf(stderr, "%s: cannot create a work directory in %s (TMPDIR): %s\n",
+                    program_invocation_short_name, fl_run_tmpdir(), strerror(e));
+        else
+            fprintf(stderr, "%s: cannot set up the run: %s\n", program_invocation_short_name, strerror(e));
         code = FL_EXIT_BROKEN;
         goto out;
     }
