@@ -41,8 +41,11 @@ void fl_runner_event(runner *r, const char *ev, json_t *fields)
 
 void fl_runner_break(runner *r, const char *fmt, ...)
 {
-    if (r->broken)
-        return; /* the first cause is the one worth reading */
+    /* The first cause is the one worth reading. After a signal, what stops
+     * (a wait cut short: "did not report listening within 10 s") is the
+     * interrupt's doing, not a break: the run is reported as interrupted. */
+    if (r->broken || r->interrupted)
+        return;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(r->broken_msg, sizeof r->broken_msg, fmt, ap);

@@ -194,6 +194,8 @@ Test(bad_scenarios, run_refuses_before_creating_anything)
         cr_expect_lt(took, 1.0, "%s: refused after %.2f s", e->d_name, took);
         cr_expect(strstr(out, e->d_name) && strstr(out, "nothing was created"), "%s: message: %s", e->d_name, out);
         cr_expect_eq(leftover_namespaces(pid), 0, "%s: namespaces of the refused run exist", e->d_name);
+        char why[256];
+        cr_expect_eq(leftovers_of_run(pid, why, sizeof why), 0, "%s: %s", e->d_name, why);
         char state[64];
         snprintf(state, sizeof state, "/run/flatline/fl%d.json", (int)pid);
         cr_expect_neq(access(state, F_OK), 0, "%s: the refused run left %s", e->d_name, state);

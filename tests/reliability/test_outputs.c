@@ -228,9 +228,10 @@ static size_t workdirs_of(pid_t pid)
 
 static void expect_refused(uid_t uid, const char *const *args, const char *named)
 {
-    char out[8192];
+    char out[8192], why[256];
     pid_t pid;
     double secs;
+    char *ruleset = leftovers_root_ruleset();
     int code = run_flatline(uid, args, out, sizeof out, &pid, &secs);
     cr_expect_eq(code, 2, "exit %d, expected 2; output:\n%s", code, out);
     cr_expect(strstr(out, named), "the message does not name %s:\n%s", named, out);
@@ -238,6 +239,11 @@ static void expect_refused(uid_t uid, const char *const *args, const char *named
     cr_expect_lt(secs, 1.0, "refused after %.2f s", secs);
     cr_expect_eq(leftover_namespaces(pid), 0, "namespaces were created");
     cr_expect_eq(workdirs_of(pid), 0, "a work directory was created");
+    cr_expect_eq(leftovers_of_run(pid, why, sizeof why), 0, "%s", why);
+    char *after = leftovers_root_ruleset();
+    cr_expect_str_eq(after, ruleset, "the root namespace's nft ruleset changed");
+    free(after);
+    free(ruleset);
 }
 
 Test(outputs, run_refuses_a_missing_folder)

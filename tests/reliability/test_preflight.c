@@ -116,6 +116,7 @@ Test(preflight, run_prints_a_sweeps_total_time_before_starting, .timeout = 60)
     const char *argv[] = { "flatline", "run", path, "-o", report, NULL };
     pid_t pid;
     bool stopped;
+    char *ruleset = leftovers_root_ruleset();
     /* Stopped at the first cell's first phase, before its topology exists. */
     run(argv, 0, "setup", out, sizeof out, &pid, &stopped);
     cr_assert(stopped, "the runner never reached the first cell:\n%s", out);
@@ -127,7 +128,12 @@ Test(preflight, run_prints_a_sweeps_total_time_before_starting, .timeout = 60)
     int st;
     waitpid(pid, &st, 0);
     cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 4, "status %#x after SIGTERM", st);
-    cr_expect_eq(leftover_namespaces(pid), 0, "namespaces left");
+    char why[256];
+    cr_expect_eq(leftovers_of_run(pid, why, sizeof why), 0, "%s", why);
+    char *after = leftovers_root_ruleset();
+    cr_expect_str_eq(after, ruleset, "the root namespace's nft ruleset changed");
+    free(after);
+    free(ruleset);
 }
 
 static const char crowd[] =
@@ -178,6 +184,7 @@ Test(preflight, run_refuses_more_connections_than_the_limit_at_once)
     cr_expect(strstr(out, "crowd.json:2:13: $.groups: 30000 connections need 30016 open files"), "%s", out);
     cr_expect(strstr(out, "nothing was created"), "%s", out);
     cr_expect_lt(took, 1.0, "refused after %.2f s", took);
-    cr_expect_eq(leftover_namespaces(pid), 0);
+    char why[256];
+    cr_expect_eq(leftovers_of_run(pid, why, sizeof why), 0, "%s", why);
     cr_expect_neq(access(report, F_OK), 0, "a report was written");
 }

@@ -91,6 +91,7 @@ Test(tmpfs, full_tmpdir_breaks_the_run_cleanly, .timeout = 90)
     fputs(scenario, f);
     fclose(f);
 
+    char *ruleset = leftovers_root_ruleset();
     pid_t pid = fork();
     cr_assert_geq(pid, 0);
     if (pid == 0) {
@@ -139,6 +140,12 @@ Test(tmpfs, full_tmpdir_breaks_the_run_cleanly, .timeout = 90)
     cr_expect_not(rc_state_file_left(pid), "state file left");
     cr_expect_eq(run_procs_alive(pid), 0, "processes of the run still running");
     cr_expect_eq(rc_workdirs_left(pid), 0, "a work directory in /tmp although TMPDIR was set");
+    char why[256];
+    cr_expect_eq(leftovers_of_run(pid, why, sizeof why), 0, "%s", why);
+    char *after = leftovers_root_ruleset();
+    cr_expect_str_eq(after, ruleset, "the root namespace's nft ruleset changed");
+    free(after);
+    free(ruleset);
     /* The tmpfs went with the runner's mount namespace: the folder under it is empty here. */
     DIR *d = opendir(mnt);
     size_t n = 0;
