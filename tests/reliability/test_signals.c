@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 
 #include "runctl.h"
+#include "support/leftovers.h"
 
 static void stop_at(rc_run *r, const char *phase)
 {
@@ -65,6 +66,7 @@ static void expect_cleaned_by_itself(const rc_run *r, bool workdir_kept)
 static void interrupt_at(const char *phase, int sig)
 {
     rc_run r;
+    char *ruleset = leftovers_root_ruleset();
     stop_at(&r, phase);
     kill(r.pid, sig);
     kill(r.pid, SIGCONT);
@@ -73,6 +75,10 @@ static void interrupt_at(const char *phase, int sig)
     expect_cleaned_by_itself(&r, false);
     cr_expect(rc_file_contains(r.log, sig == SIGINT ? "interrupted" : sig == SIGHUP ? "hung up" : "terminated"),
               "the output does not say the run was stopped by a signal");
+    char *after = leftovers_root_ruleset();
+    cr_expect_str_eq(after, ruleset, "the root namespace's nft ruleset changed");
+    free(after);
+    free(ruleset);
     rc_free(&r);
 }
 
@@ -86,6 +92,7 @@ Test(signals, sighup_while_measuring, .timeout = 60) { interrupt_at("steady", SI
 Test(signals, sighup_during_teardown, .timeout = 60)
 {
     rc_run r;
+    char *ruleset = leftovers_root_ruleset();
     stop_at(&r, "teardown");
     kill(r.pid, SIGHUP);
     kill(r.pid, SIGCONT);
@@ -103,6 +110,10 @@ Test(signals, sighup_during_teardown, .timeout = 60)
     cr_expect_not_null(rep, "no report: %s", err.text);
     json_decref(rep);
     expect_cleaned_by_itself(&r, false);
+    char *after = leftovers_root_ruleset();
+    cr_expect_str_eq(after, ruleset, "the root namespace's nft ruleset changed");
+    free(after);
+    free(ruleset);
     if (rc_namespaces_left(r.pid))
         rc_cleanup();
     rc_free(&r);
