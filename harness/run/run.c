@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -372,6 +373,14 @@ int fl_run(const fl_scenario *sc, const fl_run_options *opt)
     int code = preflight(sc, opt);
     if (code != FL_EXIT_OK)
         return code;
+    /* Every process the run starts inherits the soft open-files limit:
+     * raised to the hard one here, so that it is the bound for each of them
+     * (mosquitto too), as fl_scenario_check_machine counts it. */
+    struct rlimit nofile;
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+        nofile.rlim_cur = nofile.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &nofile);
+    }
     runner *r = calloc(1, sizeof *r);
     if (!r)
         return FL_EXIT_BROKEN;

@@ -25,7 +25,9 @@
 void fl_scenario_check_feasible(const fl_scenario *sc, fl_diag *d);
 
 /* The open files each process of the run needs, and the most that the
- * processes may raise their limit to here (the hard RLIMIT_NOFILE). */
+ * processes may raise their limit to here (the hard RLIMIT_NOFILE: the runner
+ * raises its soft limit to it before it starts anything, and every process it
+ * starts, mosquitto too, inherits that). */
 typedef struct fl_fd_budget {
     uint64_t broker;        /* every connection + FL_BROKER_FD_RESERVE */
     uint64_t swarm;         /* the largest swarm process's clients + FL_SWARM_FD_RESERVE */
