@@ -103,8 +103,11 @@ int fl_output_path_check(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
-    /* A new file, or a file replaced by rename: its folder must take a new entry. */
-    char *copy = strdup(path);
+    /* A new file, or a file replaced by rename: its folder must take a new
+     * entry (a symlink's target's folder: the target is what is replaced). */
+    char *resolved = realpath(path, NULL);
+    char *copy = strdup(resolved ? resolved : path);
+    free(resolved);
     if (!copy) {
         snprintf(err, errlen, "%s: out of memory", path);
         return -1;
@@ -125,15 +128,33 @@ int fl_output_path_check(const char *path, char *err, size_t errlen)
     return rc;
 }
 
+static int write_replacing(const char *path, const void *data, size_t len, char *err, size_t errlen);
+
 int fl_write_file_atomic(const char *path, const void *data, size_t len, char *err, size_t errlen)
 {
-    struct stat st;
+    struct stat st, lst;
     if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
         if (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode))
             return write_through(path, st.st_mode, data, len, err, errlen);
         snprintf(err, errlen, "%s: is %s; refusing to replace it", path, kind_of(st.st_mode));
         return -1;
     }
+    /* A symlink to a file (-o /dev/stdout redirected to a file): the link is
+     * not replaced, its target is. A target with no path of its own (an fd
+     * of /proc) is written through. */
+    if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode) && stat(path, &st) == 0) {
+        char *target = realpath(path, NULL);
+        if (!target)
+            return write_through(path, st.st_mode, data, len, err, errlen);
+        int rc = write_replacing(target, data, len, err, errlen);
+        free(target);
+        return rc;
+    }
+    return write_replacing(path, data, len, err, errlen);
+}
+
+static int write_replacing(const char *path, const void *data, size_t len, char *err, size_t errlen)
+{
     size_t plen = strlen(path);
     char *tmp = malloc(plen + 16);
     if (!tmp) {

@@ -343,3 +343,38 @@ Test(outputs, run_refuses_a_fifo_nobody_reads, .timeout = 20)
     const char *args[] = { "--events", fifo, NULL };
     expect_refused(0, args, "that no process reads");
 }
+
+Test(outputs, symlink_stays_a_link_and_its_target_gets_the_report)
+{
+    char target[128], link[128], err[256];
+    snprintf(target, sizeof target, "%s/target.json", dir);
+    snprintf(link, sizeof link, "%s/link.json", dir);
+    FILE *f = fopen(target, "w");
+    fputs("old\n", f);
+    fclose(f);
+    cr_assert_eq(symlink("target.json", link), 0);
+    cr_assert_eq(fl_write_file_atomic(link, "new\n", 4, err, sizeof err), 0, "%s", err);
+    struct stat st;
+    cr_assert_eq(lstat(link, &st), 0);
+    cr_assert(S_ISLNK(st.st_mode), "the symlink was replaced by a file");
+    char buf[16] = "";
+    f = fopen(target, "r");
+    cr_assert_not_null(f);
+    cr_assert_eq(fread(buf, 1, sizeof buf - 1, f), 4);
+    fclose(f);
+    cr_assert_str_eq(buf, "new\n");
+}
+
+Test(outputs, proc_fd_of_a_pipe_is_written_through)
+{
+    /* What -o /dev/stdout is when stdout is a pipe. */
+    int p[2];
+    cr_assert_eq(pipe(p), 0);
+    char path[64], err[256], buf[16] = "";
+    snprintf(path, sizeof path, "/proc/self/fd/%d", p[1]);
+    cr_assert_eq(fl_write_file_atomic(path, "{}\n", 3, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(read(p[0], buf, sizeof buf), 3);
+    cr_assert_str_eq(buf, "{}\n");
+    close(p[0]);
+    close(p[1]);
+}
