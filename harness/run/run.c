@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -99,6 +100,19 @@ void fl_runner_on_eof(fl_evpipe *pipe, void *arg)
         for (int i = 0; i < 50 && !fl_proc_reap(p); i++) {
             struct timespec ts = { 0, 2 * 1000 * 1000 };
             nanosleep(&ts, NULL);
+        }
+        /* A terminal's SIGINT or SIGHUP goes to the whole process group: the
+         * broker or a swarm may end before the runner has read its own copy.
+         * That is the interrupt, not a crash. */
+        int sig = p->exited && WIFSIGNALED(p->status) ? WTERMSIG(p->status) : 0;
+        sigset_t pending;
+        bool stop_pending = sigpending(&pending) == 0 && (sigismember(&pending, SIGINT) == 1 ||
+                            sigismember(&pending, SIGTERM) == 1 || sigismember(&pending, SIGHUP) == 1);
+        if (stop_pending || sig == SIGINT || sig == SIGTERM || sig == SIGHUP) {
+            fl_progress_note(&r->progress, "%s ended (%s) with a stop signal to the process group: stopping, the "
+                             "report will be marked incomplete", p->name, fl_proc_status_text(p, status, sizeof status));
+            r->interrupted = true;
+            return;
         }
         fl_runner_break(r, "%s stopped unexpectedly (%s); its log: %s/", p->name, fl_proc_status_text(p, status,
                         sizeof status), r->workdir);

@@ -119,6 +119,29 @@ Test(signals, sighup_during_teardown, .timeout = 60)
     rc_free(&r);
 }
 
+/* A terminal that closes: the shell sends SIGHUP to the whole job, the
+ * broker and the swarms as well as the runner (its own process group here). */
+Test(signals, sighup_to_the_process_group, .timeout = 60)
+{
+    rc_run r;
+    char *ruleset = leftovers_root_ruleset();
+    stop_at(&r, "steady");
+    cr_assert_eq(kill(-r.pid, SIGHUP), 0, "the runner is not a process group leader");
+    kill(r.pid, SIGCONT);
+    expect_exit(&r, 4);
+    expect_incomplete_report(&r);
+    /* An interrupt, not a crash: the work directory goes too. */
+    expect_cleaned_by_itself(&r, false);
+    char *log = rc_read_file(r.log);
+    cr_expect(log && !strstr(log, "the run broke"), "a hangup reported as a broken run:\n%s", log ? log : "");
+    free(log);
+    char *after = leftovers_root_ruleset();
+    cr_expect_str_eq(after, ruleset, "the root namespace's nft ruleset changed");
+    free(after);
+    free(ruleset);
+    rc_free(&r);
+}
+
 Test(signals, sigint_mid_fault, .timeout = 60) { interrupt_at("inject", SIGINT); }
 Test(signals, sigterm_while_connecting, .timeout = 60) { interrupt_at("connect", SIGTERM); }
 
