@@ -765,6 +765,13 @@ int fl_cmp_check(const fl_cmp_set *s, const fl_cmp_set *baseline, const fl_cmp_t
     for (size_t i = 0; i < s->n; i++) {
         const fl_cmp_row *row = &s->rows[i];
         const fl_cmp_row *base = baseline_row(baseline, row);
+        /* An interrupted or broken run measured too little to pass a gate. */
+        const json_t *run = json_object_get(row->report, "run"), *why = json_object_get(run, "broken");
+        if (!json_is_true(json_object_get(run, "complete"))) {
+            fprintf(out, "CROSSED: %s: the report is incomplete (%s): no gate passes on it\n", row->label,
+                    json_is_string(why) ? json_string_value(why) : "interrupted or stopped early");
+            crossings++;
+        }
         size_t nf = json_array_size(json_object_get(row->report, "faults"));
         for (size_t k = 0; k < nt; k++) {
             const char *m = t[k].metric, *dot = strchr(m, '.');

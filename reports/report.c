@@ -479,8 +479,9 @@ static int fault_metric(const fl_report *r, const char *p, const char *path, dou
     /* p points after "faults[" */
     char *end;
     unsigned long i = strtoul(p, &end, 10);
-    if (end == p || *end != ']')
-        return bad(err, errlen, path, "expected faults[<index>]");
+    /* strtoul takes "-1" as ULONG_MAX: an index is digits only. */
+    if (end == p || *end != ']' || !(*p >= '0' && *p <= '9'))
+        return bad(err, errlen, path, "expected faults[<index>] with an index 0, 1, ...");
     if (i >= r->nfaults)
         return bad(err, errlen, path, "no fault %lu (the report has %zu)", i, r->nfaults);
     const fl_report_fault *f = r->faults[i];

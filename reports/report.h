@@ -128,7 +128,14 @@ bool fl_report_want_color(FILE *out);
 int fl_report_write_markdown(const fl_report *r, const char *path, char *err, size_t errlen);
 int fl_report_write_junit(const fl_report *r, const char *path, char *err, size_t errlen);
 
-/* Writes len bytes to path atomically (see above). */
+/* Writes len bytes to path atomically (see above). A path that is a
+ * character device or a FIFO (/dev/stdout, a named pipe) is written through,
+ * never replaced (a FIFO must have a reader); a directory, block device or
+ * socket is refused; a symlink stays, its target is replaced. */
 int fl_write_file_atomic(const char *path, const void *data, size_t len, char *err, size_t errlen);
+/* Whether fl_write_file_atomic could write path, checked before a run makes
+ * anything: its folder exists and is writable, and the path is absent, a
+ * regular file, a character device or a FIFO. 0, or -1 with err (naming path). */
+int fl_output_path_check(const char *path, char *err, size_t errlen);
 
 #endif

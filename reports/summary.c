@@ -274,11 +274,22 @@ static int render_junit(const fl_report *r, FILE *out)
             failures += v == FL_VERDICT_OUTSIDE;
             skipped += v == FL_VERDICT_NO_MODEL || v == FL_VERDICT_NOT_APPLICABLE;
         }
+    /* An interrupted or broken run is an error test case of its own: CI that
+     * reads only the counts must not see an incomplete run as green. */
+    size_t errors = !r->complete;
+    tests += errors;
     const char *suite = r->scenario_name ? r->scenario_name : "flatline";
     fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n  <testsuite name=\"", out);
     xml_escaped(out, suite);
-    fprintf(out, "\" tests=\"%zu\" failures=\"%zu\" skipped=\"%zu\" errors=\"0\" time=\"%.3f\">\n", tests, failures,
-            skipped, r->duration_s);
+    fprintf(out, "\" tests=\"%zu\" failures=\"%zu\" skipped=\"%zu\" errors=\"%zu\" time=\"%.3f\">\n", tests,
+            failures, skipped, errors, r->duration_s);
+    if (errors) {
+        fputs("    <testcase classname=\"", out);
+        xml_escaped(out, suite);
+        fputs("\" name=\"the run completed\">\n      <error message=\"the report is incomplete: ", out);
+        xml_escaped(out, incomplete_why(r));
+        fputs("\"/>\n    </testcase>\n", out);
+    }
     char name[256], msg[512];
     for (size_t i = 0; i < r->nfaults; i++) {
         const fl_report_fault *f = r->faults[i];

@@ -1,12 +1,14 @@
 /* flatline cleanup: remove what interrupted runs left behind. */
 #include <dirent.h>
 #include <ftw.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "harness/cli/cli.h"
+#include "harness/run/run.h"
 #include "netem/netem.h"
 
 /* Each run keeps its configs and process logs in /tmp/flatline-fl<pid>-XXXXXX
@@ -35,9 +37,9 @@ static int runner_alive(pid_t pid)
 }
 
 /* Removes the work directories of runs whose flatline is gone; returns how many. */
-static int remove_stale_workdirs(void)
+static int remove_stale_workdirs(const char *tmpdir)
 {
-    DIR *d = opendir("/tmp");
+    DIR *d = opendir(tmpdir);
     if (!d)
         return 0;
     int removed = 0;
@@ -49,8 +51,8 @@ static int remove_stale_workdirs(void)
         long pid = strtol(e->d_name + strlen(WORKDIR_PREFIX), &end, 10);
         if (pid <= 0 || *end != '-' || strlen(end) != 7 || runner_alive((pid_t)pid))
             continue;
-        char path[300];
-        snprintf(path, sizeof path, "/tmp/%s", e->d_name);
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/%s", tmpdir, e->d_name);
         if (nftw(path, remove_entry, 8, FTW_DEPTH | FTW_PHYS) == 0)
             removed++;
         else
@@ -65,7 +67,7 @@ int fl_cmd_cleanup(int argc, char **argv)
     if (argc == 2 && fl_is_help(argv[1])) {
         printf("Usage: %s cleanup\n\n"
                "Removes the namespaces, processes, state files and work directories\n"
-               "(/tmp/flatline-fl<pid>-*) of runs whose flatline process is gone (killed,\n"
+               "($TMPDIR or /tmp/flatline-fl<pid>-*) of runs whose flatline process is gone (killed,\n"
                "crashed). Never touches a run still in progress.\n",
                fl_prog);
         return FL_EXIT_OK;
@@ -84,7 +86,10 @@ int fl_cmd_cleanup(int argc, char **argv)
         fprintf(stderr, "%s cleanup: %s\n", fl_prog, err);
         return FL_EXIT_BROKEN;
     }
-    int dirs = remove_stale_workdirs();
+    /* Runs put their work directories in $TMPDIR when it is set (fl_run_tmpdir). */
+    int dirs = remove_stale_workdirs("/tmp");
+    if (strcmp(fl_run_tmpdir(), "/tmp") != 0)
+        dirs += remove_stale_workdirs(fl_run_tmpdir());
     printf("removed %d stale run%s, %d work director%s\n", n, n == 1 ? "" : "s", dirs, dirs == 1 ? "y" : "ies");
     return FL_EXIT_OK;
 }

@@ -15,7 +15,10 @@
 #include <unistd.h>
 
 #include "harness/cli/cli.h"
+#include "harness/cli/outpaths.h"
 #include "reports/compare.h"
+#include "harness/scenario/feasible.h"
+#include "harness/scenario/jsonpos.h"
 #include "harness/scenario/matrix.h"
 #include "reports/report.h"
 #include "reports/sha256.h"
@@ -99,11 +102,15 @@ static void cell_path(char *buf, size_t len, const char *path, size_t index)
         snprintf(buf, len, "%s.cell%zu", path, index);
 }
 
-/* Every cell parsed and checked before the first is run. */
-static int prepare_cells(const char *path, const fl_matrix_file *mf, cell *cells, size_t n)
+/* Every cell parsed and checked before the first is run; *machine: the
+ * problems of this machine (open files), said once for the sweep. */
+static int prepare_cells(const char *path, const fl_matrix_file *mf, cell *cells, size_t n, int *machine)
 {
-    fl_diag d;
+    fl_diag d, m;
     fl_diag_init(&d, path, stderr);
+    fl_diag_init(&m, path, stderr);
+    fl_jsonpos *where = fl_jsonpos_build(mf->text, mf->len);
+    m.where = where;
     for (size_t i = 0; i < n; i++) {
         cell *c = &cells[i];
         char err[512] = "";
@@ -111,7 +118,11 @@ static int prepare_cells(const char *path, const fl_matrix_file *mf, cell *cells
         json_t *doc = fl_matrix_cell(mf->matrix, mf->base, i, &c->params, err, sizeof err);
         json_decref(doc);
         c->sc = fl_matrix_cell_scenario(mf, i, path, &d, &c->text);
+        if (c->sc && !m.errors)
+            fl_scenario_check_machine(c->sc, &m);
     }
+    fl_jsonpos_free(where);
+    *machine = m.errors;
     return d.errors;
 }
 
@@ -181,7 +192,8 @@ static int write_sweep_junit(const char *path, cell *cells, size_t n, const char
     if (!out)
         return -1;
     fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n", out);
-    char tmp[] = "/tmp/flatline-junit-XXXXXX";
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s/flatline-junit-XXXXXX", fl_run_tmpdir());
     int fd = mkstemp(tmp);
     if (fd >= 0)
         close(fd);
@@ -294,12 +306,21 @@ static int run_sweep(const fl_run_options *base_opt, const fl_matrix_file *mf, c
         return FL_EXIT_BROKEN;
     const char *path = base_opt->scenario_path;
     int code = FL_EXIT_OK;
-    int errors = prepare_cells(path, mf, cells, n);
-    if (errors) {
-        fprintf(stderr, "%s: %s: %d error%s in the sweep's cells; nothing was created\n", fl_prog, path, errors,
-                errors == 1 ? "" : "s");
-        code = FL_EXIT_USAGE;
+    int machine = 0, errors = prepare_cells(path, mf, cells, n, &machine);
+    if (errors || machine) {
+        fprintf(stderr, "%s: %s: %d %s in the sweep's cells; nothing was created\n", fl_prog, path,
+                errors ? errors : machine, errors ? "error(s)" : "problem(s) of this machine");
+        code = errors ? FL_EXIT_USAGE : FL_EXIT_MACHINE;
         goto out;
+    }
+    uint64_t *durations = calloc(n, sizeof *durations);
+    for (size_t i = 0; durations && i < n; i++)
+        durations[i] = cells[i].sc->duration_ns;
+    if (durations) {
+        char total[256];
+        fl_sweep_total_text(n, durations, total, sizeof total);
+        fprintf(stderr, "%s: sweep: %s\n", fl_prog, total);
+        free(durations);
     }
     bool stop = false;
     for (size_t i = 0; i < n && !stop; i++) {
@@ -413,6 +434,13 @@ int fl_cmd_run(int argc, char **argv)
         fprintf(stderr, "%s run: --pcap %s: not a writable directory\n", fl_prog, opt.pcap_dir);
         return FL_EXIT_USAGE;
     }
+    /* Every output checked before anything is created (exit 2, naming the path). */
+    const fl_outpath outputs[] = { { "-o", opt.report_path }, { "--events", opt.events_path },
+                                   { "--junit", ci.junit }, { "--summary-md", ci.summary_md } };
+    if (fl_outpaths_check(outputs, sizeof outputs / sizeof outputs[0]) > 0) {
+        fprintf(stderr, "%s run: nothing was created\n", fl_prog);
+        return FL_EXIT_USAGE;
+    }
     fl_diag d;
     fl_diag_init(&d, opt.scenario_path, stderr);
     fl_matrix_file mf;
@@ -432,6 +460,18 @@ int fl_cmd_run(int argc, char **argv)
                 d.errors == 1 ? "" : "s");
         fl_matrix_file_free(&mf);
         return FL_EXIT_USAGE;
+    }
+    fl_diag machine;
+    fl_diag_init(&machine, opt.scenario_path, stderr);
+    fl_jsonpos *where = fl_jsonpos_build(mf.text, mf.len);
+    machine.where = where;
+    int problems = fl_scenario_check_machine(sc, &machine);
+    fl_jsonpos_free(where);
+    if (problems) {
+        fprintf(stderr, "%s: %s: this machine cannot run it; nothing was created\n", fl_prog, opt.scenario_path);
+        fl_scenario_free(sc);
+        fl_matrix_file_free(&mf);
+        return FL_EXIT_MACHINE;
     }
     fl_report *rep = NULL;
     opt.report_out = &rep;

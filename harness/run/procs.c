@@ -13,10 +13,20 @@
 static int write_text(const char *path, const char *text, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "we");
-    if (!f || fputs(text, f) < 0 || fclose(f) != 0) {
+    if (!f) {
         snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-        if (f)
-            fclose(f);
+        return -1;
+    }
+    /* fclose releases the stream even when its final flush fails (a full
+     * file system: ENOSPC): it must be called exactly once either way. */
+    int failed = fputs(text, f) < 0;
+    int saved = errno;
+    if (fclose(f) != 0 && !failed) {
+        failed = 1;
+        saved = errno;
+    }
+    if (failed) {
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(saved));
         return -1;
     }
     return 0;

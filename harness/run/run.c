@@ -6,7 +6,9 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -41,8 +43,11 @@ void fl_runner_event(runner *r, const char *ev, json_t *fields)
 
 void fl_runner_break(runner *r, const char *fmt, ...)
 {
-    if (r->broken)
-        return; /* the first cause is the one worth reading */
+    /* The first cause is the one worth reading. After a signal, what stops
+     * (a wait cut short: "did not report listening within 10 s") is the
+     * interrupt's doing, not a break: the run is reported as interrupted. */
+    if (r->broken || r->interrupted)
+        return;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(r->broken_msg, sizeof r->broken_msg, fmt, ap);
@@ -96,6 +101,19 @@ void fl_runner_on_eof(fl_evpipe *pipe, void *arg)
             struct timespec ts = { 0, 2 * 1000 * 1000 };
             nanosleep(&ts, NULL);
         }
+        /* A terminal's SIGINT or SIGHUP goes to the whole process group: the
+         * broker or a swarm may end before the runner has read its own copy.
+         * That is the interrupt, not a crash. */
+        int sig = p->exited && WIFSIGNALED(p->status) ? WTERMSIG(p->status) : 0;
+        sigset_t pending;
+        bool stop_pending = sigpending(&pending) == 0 && (sigismember(&pending, SIGINT) == 1 ||
+                            sigismember(&pending, SIGTERM) == 1 || sigismember(&pending, SIGHUP) == 1);
+        if (stop_pending || sig == SIGINT || sig == SIGTERM || sig == SIGHUP) {
+            fl_progress_note(&r->progress, "%s ended (%s) with a stop signal to the process group: stopping, the "
+                             "report will be marked incomplete", p->name, fl_proc_status_text(p, status, sizeof status));
+            r->interrupted = true;
+            return;
+        }
         fl_runner_break(r, "%s stopped unexpectedly (%s); its log: %s/", p->name, fl_proc_status_text(p, status,
                         sizeof status), r->workdir);
     }
@@ -110,10 +128,12 @@ static void on_signal(fl_loop *loop, int fd, unsigned events, void *arg)
     runner *r = arg;
     struct signalfd_siginfo si;
     while (read(fd, &si, sizeof si) == (ssize_t)sizeof si) {
-        if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM) {
+        /* SIGHUP: the terminal or the SSH session went away; stopping at
+         * once would leave the namespaces, the state file and the processes. */
+        if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM || si.ssi_signo == SIGHUP) {
             if (!r->interrupted)
                 fl_progress_note(&r->progress, "%s: stopping, the report will be marked incomplete",
-                                 si.ssi_signo == SIGINT ? "interrupted" : "terminated");
+                                 si.ssi_signo == SIGINT ? "interrupted" : si.ssi_signo == SIGHUP ? "hung up" : "terminated");
             r->interrupted = true;
         }
         /* SIGCHLD: exits are noticed through the event pipes' EOF and reaped there. */
@@ -126,6 +146,7 @@ static int setup_signals(runner *r)
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGCHLD);
     if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
         return -1;
@@ -267,6 +288,12 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
     return remove(path);
 }
 
+const char *fl_run_tmpdir(void)
+{
+    const char *dir = getenv("TMPDIR");
+    return dir && dir[0] == '/' ? dir : "/tmp";
+}
+
 static int preflight(const fl_scenario *sc, const fl_run_options *opt)
 {
     if (geteuid() != 0) {
@@ -360,6 +387,14 @@ int fl_run(const fl_scenario *sc, const fl_run_options *opt)
     int code = preflight(sc, opt);
     if (code != FL_EXIT_OK)
         return code;
+    /* Every process the run starts inherits the soft open-files limit:
+     * raised to the hard one here, so that it is the bound for each of them
+     * (mosquitto too), as fl_scenario_check_machine counts it. */
+    struct rlimit nofile;
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+        nofile.rlim_cur = nofile.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &nofile);
+    }
     runner *r = calloc(1, sizeof *r);
     if (!r)
         return FL_EXIT_BROKEN;
@@ -373,11 +408,19 @@ int fl_run(const fl_scenario *sc, const fl_run_options *opt)
     int64_t start_realtime = (int64_t)wall.tv_sec * 1000000000 + wall.tv_nsec;
     fl_progress_init(&r->progress, stderr, r->start_ns);
     snprintf(r->prefix, sizeof r->prefix, "fl%d", (int)getpid());
-    snprintf(r->workdir, sizeof r->workdir, "/tmp/flatline-%s-XXXXXX", r->prefix);
+    snprintf(r->workdir, sizeof r->workdir, "%s/flatline-%s-XXXXXX", fl_run_tmpdir(), r->prefix);
     r->loop = fl_loop_new();
     r->analysis = fl_analysis_new();
-    if (!r->loop || !r->analysis || !mkdtemp(r->workdir) || setup_signals(r) < 0) {
-        fprintf(stderr, "%s: cannot set up the run: %s\n", program_invocation_short_name, strerror(errno));
+    /* Signals first: a SIGHUP between the two would leave the work directory. */
+    bool set_up = r->loop && r->analysis && setup_signals(r) == 0;
+    if (!set_up || !mkdtemp(r->workdir)) {
+        int e = errno;
+        r->workdir[0] = '\0'; /* not made: a failed mkdtemp may leave its last try's name there */
+        if (set_up)
+            fprintf(stderr, "%s: cannot create a work directory in %s (TMPDIR): %s\n",
+                    program_invocation_short_name, fl_run_tmpdir(), strerror(e));
+        else
+            fprintf(stderr, "%s: cannot set up the run: %s\n", program_invocation_short_name, strerror(e));
         code = FL_EXIT_BROKEN;
         goto out;
     }

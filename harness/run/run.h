@@ -24,6 +24,10 @@ typedef struct fl_run_options {
     struct fl_report **report_out;
 } fl_run_options;
 
+/* Where runs put their work directories (flatline-fl<pid>-XXXXXX): $TMPDIR
+ * when it is an absolute path, else /tmp. `flatline cleanup` looks there too. */
+const char *fl_run_tmpdir(void);
+
 /* Returns the exit code (cli.h). */
 int fl_run(const fl_scenario *sc, const fl_run_options *opt);
 

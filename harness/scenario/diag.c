@@ -10,8 +10,25 @@ void fl_diag_init(fl_diag *d, const char *file, FILE *out)
     d->out = out;
 }
 
-static void emit(fl_diag *d, const char *text)
+/* Names and values are echoed from the file: a control character (an ESC
+ * starting a terminal sequence) is shown escaped, never sent raw. */
+static void escape_controls(const char *in, char *out, size_t len)
 {
+    size_t j = 0;
+    for (; *in && j + 7 < len; in++) {
+        unsigned char c = (unsigned char)*in;
+        if (c < 0x20 || c == 0x7f)
+            j += (size_t)snprintf(out + j, len - j, "\\u%04X", c);
+        else
+            out[j++] = (char)c;
+    }
+    out[j] = '\0';
+}
+
+static void emit(fl_diag *d, const char *raw)
+{
+    char text[sizeof d->first];
+    escape_controls(raw, text, sizeof text);
     if (d->errors++ == 0)
         snprintf(d->first, sizeof d->first, "%s", text);
     if (d->out)
@@ -40,6 +57,15 @@ void fl_diag_error_at(fl_diag *d, int line, int column, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    /* jansson's words name its own flag; say what is wrong with the file. */
+    static const char nul[] = "\\u0000 is not allowed without JSON_ALLOW_NUL";
+    char *at = strstr(msg, nul);
+    if (at) {
+        char rest[384];
+        snprintf(rest, sizeof rest, "%s", at + strlen(nul));
+        snprintf(at, sizeof msg - (size_t)(at - msg), "a string holds \\u0000 (a NUL character), which a scenario "
+                 "may not contain%s", rest);
+    }
     if (line > 0)
         snprintf(text, sizeof text, "%s:%d:%d: %s", d->file, line, column, msg);
     else

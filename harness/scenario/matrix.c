@@ -182,6 +182,8 @@ static fl_matrix *parse_matrix(json_t *section, fl_diag *d)
         return NULL;
     }
     size_t cells = 1, zip_len = 0;
+    uint64_t product = 1; /* the real number of cells, for the message */
+    bool huge = false;    /* more than 2^64 */
     bool bad = false;
     json_object_foreach(params, key, v) {
         char where[256] = "$.matrix.params";
@@ -207,6 +209,10 @@ static fl_matrix *parse_matrix(json_t *section, fl_diag *d)
         }
         if (!zip_len)
             zip_len = len;
+        if (!m->zip && !huge && product > UINT64_MAX / len)
+            huge = true;
+        else if (!m->zip)
+            product *= len;
         /* Capped so that the product cannot overflow before it is refused. */
         cells = m->zip ? zip_len : (cells > FL_MATRIX_MAX_CELLS || len > FL_MATRIX_MAX_CELLS ? FL_MATRIX_MAX_CELLS + 1
                                                                                               : cells * len);
@@ -215,7 +221,12 @@ static fl_matrix *parse_matrix(json_t *section, fl_diag *d)
         m->nparams++;
     }
     if (!bad && cells > FL_MATRIX_MAX_CELLS) {
-        fl_diag_error(d, "$.matrix.params", false, "%zu cells; at most %d", cells, FL_MATRIX_MAX_CELLS);
+        if (huge)
+            fl_diag_error(d, "$.matrix.params", false, "more than %llu cells; at most %d",
+                          (unsigned long long)UINT64_MAX, FL_MATRIX_MAX_CELLS);
+        else
+            fl_diag_error(d, "$.matrix.params", false, "%llu cells; at most %d",
+                          (unsigned long long)(m->zip ? zip_len : product), FL_MATRIX_MAX_CELLS);
         bad = true;
     }
     if (bad) {

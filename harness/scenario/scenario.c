@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "harness/scenario/feasible.h"
 #include "harness/scenario/jsonpos.h"
 #include "harness/scenario/profiles.h"
 #include "harness/scenario/scenario_shape.h"
@@ -536,8 +537,8 @@ static void load_expects(fl_scenario *sc, const json_t *expects, fl_diag *d)
             fl_diag_error(d, sub, false,
                           "\"%s\" is not a metric path (e.g. \"faults[0].broker.p99\")", e->metric);
         /* A metric names a fault by index: it must exist. */
-        if (strncmp(e->metric, "faults[", 7) == 0) {
-            unsigned long n = strtoul(e->metric + 7, NULL, 10);
+        if (strncmp(e->metric, "faults[", 7) == 0 && isdigit((unsigned char)e->metric[7])) {
+            unsigned long n = strtoul(e->metric + 7, NULL, 10); /* digits only: "-1" is not wrapped around */
             if (n >= sc->nfaults)
                 fl_diag_error(d, sub, false, "there is no fault %lu (the scenario has %zu)", n, sc->nfaults);
         }
@@ -600,6 +601,8 @@ fl_scenario *fl_scenario_parse(const char *text, size_t len, const char *name, f
     load_groups(sc, json_object_get(doc, "groups"), d);
     load_faults(sc, json_object_get(doc, "faults"), d);
     load_expects(sc, json_object_get(doc, "expect"), d);
+    if (!d->errors)
+        fl_scenario_check_feasible(sc, d); /* harness/scenario/feasible.h */
     if (d->errors) {
         fl_scenario_free(sc);
         sc = NULL;

@@ -99,13 +99,14 @@ static bool check_number(const fl_shape *s, const json_t *v, const char *path, f
     bool high = s->has_max && x > s->max;
     if (!low && !high)
         return true;
+    /* %.15g: integers as written (2147483648, not 2.14748e+09). */
     if (s->has_min && s->has_max)
-        fl_diag_error(d, path, false, "must be %s %g and <= %g (got %g)", s->min_exclusive ? ">" : ">=", s->min,
-                      s->max, x);
+        fl_diag_error(d, path, false, "must be %s %.15g and <= %.15g (got %.15g)", s->min_exclusive ? ">" : ">=",
+                      s->min, s->max, x);
     else if (s->has_min)
-        fl_diag_error(d, path, false, "must be %s %g (got %g)", s->min_exclusive ? ">" : ">=", s->min, x);
+        fl_diag_error(d, path, false, "must be %s %.15g (got %.15g)", s->min_exclusive ? ">" : ">=", s->min, x);
     else
-        fl_diag_error(d, path, false, "must be <= %g (got %g)", s->max, x);
+        fl_diag_error(d, path, false, "must be <= %.15g (got %.15g)", s->max, x);
     return false;
 }
 

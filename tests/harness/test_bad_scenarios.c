@@ -5,8 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <spawn.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,6 +27,59 @@ static char *slurp(FILE *f)
     }
     buf[len] = '\0';
     return buf;
+}
+
+/* The .expect sidecar: the message on its first line, then optional
+ * directives, one a line: "exit N" (the code expected, default 2), "root"
+ * (the check needs root: skipped otherwise), "ulimit N" (run with
+ * RLIMIT_NOFILE N, soft and hard, so that the case does not depend on the
+ * machine's own limit), "absent TEXT" (the output must not contain TEXT),
+ * "no-controls" (no control character but newlines: nothing from the file
+ * reaches the terminal raw). */
+typedef struct expectation {
+    char *message;
+    int exit_code;
+    bool needs_root, no_controls;
+    long nofile;
+    const char *absent[4];
+    size_t nabsent;
+} expectation;
+
+static expectation read_expect(const char *name, size_t len)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%.*s.expect", BAD_DIR, (int)(len - 5), name);
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f, "%s has no .expect file", name);
+    char *text = slurp(f);
+    fclose(f);
+    expectation e = { .message = text, .exit_code = 2 };
+    char *nl = strchr(text, '\n');
+    if (!nl)
+        return e;
+    *nl = '\0';
+    for (char *line = strtok(nl + 1, "\n"); line; line = strtok(NULL, "\n")) {
+        if (strncmp(line, "exit ", 5) == 0)
+            e.exit_code = atoi(line + 5);
+        else if (strcmp(line, "root") == 0)
+            e.needs_root = true;
+        else if (strncmp(line, "ulimit ", 7) == 0)
+            e.nofile = atol(line + 7);
+        else if (strncmp(line, "absent ", 7) == 0 && e.nabsent < 4)
+            e.absent[e.nabsent++] = line + 7;
+        else if (strcmp(line, "no-controls") == 0)
+            e.no_controls = true;
+        else
+            cr_assert_fail("%s.expect: unknown directive \"%s\"", name, line);
+    }
+    return e;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* The next *.json entry of dir, with its name's length; NULL at the end. */
@@ -48,20 +102,30 @@ Test(bad_scenarios, each_fails_with_its_message)
     size_t len;
     int checked = 0;
     while ((e = next_scenario(dir, &len))) {
-        char expect_path[512], cmd[1024];
-        snprintf(expect_path, sizeof expect_path, "%s/%.*s.expect", BAD_DIR, (int)(len - 5), e->d_name);
-        FILE *ef = fopen(expect_path, "r");
-        cr_assert_not_null(ef, "%s has no .expect file", e->d_name);
-        char *expect = slurp(ef);
-        fclose(ef);
-        expect[strcspn(expect, "\n")] = '\0';
-        snprintf(cmd, sizeof cmd, "cd %s && %s/flatline validate %s 2>&1", BAD_DIR, FLATLINE_BINARY_DIR, e->d_name);
+        char cmd[1024], limit[64] = "";
+        expectation x = read_expect(e->d_name, len);
+        char *expect = x.message;
+        if (x.needs_root && geteuid() != 0) {
+            free(expect);
+            continue;
+        }
+        if (x.nofile)
+            snprintf(limit, sizeof limit, "ulimit -n %ld && ", x.nofile);
+        snprintf(cmd, sizeof cmd, "cd %s && %s%s/flatline validate %s 2>&1", BAD_DIR, limit, FLATLINE_BINARY_DIR,
+                 e->d_name);
         FILE *p = popen(cmd, "r");
         char *out = slurp(p);
         int status = pclose(p);
-        cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 2, "%s: exit %d, want 2", e->d_name,
-                  WEXITSTATUS(status));
+        cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == x.exit_code, "%s: exit %d, want %d", e->d_name,
+                  WEXITSTATUS(status), x.exit_code);
         cr_expect(strstr(out, expect) != NULL, "%s:\n  want: %s\n  got:  %s", e->d_name, expect, out);
+        for (size_t k = 0; k < x.nabsent; k++)
+            cr_expect(strstr(out, x.absent[k]) == NULL, "%s: the output says \"%s\": %s", e->d_name, x.absent[k], out);
+        for (const char *c = out; x.no_controls && *c; c++)
+            if ((unsigned char)*c < 0x20 && *c != '\n') {
+                cr_expect_fail("%s: a raw control character %#x in the output", e->d_name, (unsigned char)*c);
+                break;
+            }
         /* every message names the file and a JSON path or position */
         cr_expect(strncmp(out, e->d_name, len) == 0, "%s: message does not start with the file name: %s",
                   e->d_name, out);
@@ -75,22 +139,26 @@ Test(bad_scenarios, each_fails_with_its_message)
 
 /* `flatline run` refuses the same files the same way before it creates
  * anything: exit 2, no report, no namespace and no state file of that run. */
-static int run_refused(const char *name, char **out, pid_t *pid)
+static int run_refused(const char *name, long nofile, char **out, pid_t *pid)
 {
     char path[512], report[64];
     snprintf(path, sizeof path, "%s/%s", BAD_DIR, name);
     snprintf(report, sizeof report, "/tmp/flatline-bad-%d.json", (int)getpid());
     int fds[2];
     cr_assert_eq(pipe(fds), 0);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&fa, fds[1], STDERR_FILENO);
-    posix_spawn_file_actions_addclose(&fa, fds[0]);
     char *argv[] = { "flatline", "run", path, "-o", report, NULL };
-    extern char **environ;
-    cr_assert_eq(posix_spawn(pid, FLATLINE_BINARY_DIR "/flatline", &fa, NULL, argv, environ), 0);
-    posix_spawn_file_actions_destroy(&fa);
+    *pid = fork();
+    cr_assert_geq(*pid, 0);
+    if (*pid == 0) {
+        dup2(fds[1], STDOUT_FILENO);
+        dup2(fds[1], STDERR_FILENO);
+        close(fds[0]);
+        struct rlimit rl = { (rlim_t)nofile, (rlim_t)nofile };
+        if (nofile && setrlimit(RLIMIT_NOFILE, &rl) < 0)
+            _exit(125);
+        execv(FLATLINE_BINARY_DIR "/flatline", argv);
+        _exit(127);
+    }
     close(fds[1]);
     FILE *f = fdopen(fds[0], "r");
     *out = slurp(f);
@@ -115,10 +183,19 @@ Test(bad_scenarios, run_refuses_before_creating_anything)
     while ((e = next_scenario(dir, &len))) {
         char *out;
         pid_t pid;
-        int rc = run_refused(e->d_name, &out, &pid);
-        cr_expect_eq(rc, 2, "%s: flatline run exit %d, want 2: %s", e->d_name, rc, out);
+        expectation x = read_expect(e->d_name, len);
+        free(x.message);
+        double t0 = now_s();
+        int rc = run_refused(e->d_name, x.nofile, &out, &pid);
+        double took = now_s() - t0;
+        cr_expect_eq(rc, x.exit_code, "%s: flatline run exit %d, want %d: %s", e->d_name, rc, x.exit_code, out);
+        /* Refused before anything starts, not after a connect timeout (a loose
+         * bound: parsing a scenario takes milliseconds). */
+        cr_expect_lt(took, 1.0, "%s: refused after %.2f s", e->d_name, took);
         cr_expect(strstr(out, e->d_name) && strstr(out, "nothing was created"), "%s: message: %s", e->d_name, out);
         cr_expect_eq(leftover_namespaces(pid), 0, "%s: namespaces of the refused run exist", e->d_name);
+        char why[256];
+        cr_expect_eq(leftovers_of_run(pid, why, sizeof why), 0, "%s: %s", e->d_name, why);
         char state[64];
         snprintf(state, sizeof state, "/run/flatline/fl%d.json", (int)pid);
         cr_expect_neq(access(state, F_OK), 0, "%s: the refused run left %s", e->d_name, state);

@@ -67,6 +67,9 @@ void rc_start(rc_run *r, const char *scenario, const char *pause_at)
          * timeout) stopped forever; SIGKILL reaches even a stopped process,
          * and `flatline cleanup` then takes what it built. */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
+        /* A process group of its own, as a shell's job: a test can send the
+         * terminal's signals to the runner and its children at once. */
+        setpgid(0, 0);
         if (pause_at)
             setenv("FLATLINE_TEST_PAUSE_AT", pause_at, 1);
         else

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 
 #include "runctl.h"
+#include "support/leftovers.h"
 
 static void stop_at(rc_run *r, const char *phase)
 {
@@ -65,19 +66,82 @@ static void expect_cleaned_by_itself(const rc_run *r, bool workdir_kept)
 static void interrupt_at(const char *phase, int sig)
 {
     rc_run r;
+    char *ruleset = leftovers_root_ruleset();
     stop_at(&r, phase);
     kill(r.pid, sig);
     kill(r.pid, SIGCONT);
     expect_exit(&r, 4);
     expect_incomplete_report(&r);
     expect_cleaned_by_itself(&r, false);
-    cr_expect(rc_file_contains(r.log, sig == SIGINT ? "interrupted" : "terminated"),
+    cr_expect(rc_file_contains(r.log, sig == SIGINT ? "interrupted" : sig == SIGHUP ? "hung up" : "terminated"),
               "the output does not say the run was stopped by a signal");
+    char *after = leftovers_root_ruleset();
+    cr_expect_str_eq(after, ruleset, "the root namespace's nft ruleset changed");
+    free(after);
+    free(ruleset);
     rc_free(&r);
 }
 
 Test(signals, sigint_while_measuring, .timeout = 60) { interrupt_at("steady", SIGINT); }
 Test(signals, sigterm_while_measuring, .timeout = 60) { interrupt_at("steady", SIGTERM); }
+/* The terminal or the SSH session closing (issue 18): as SIGINT, not death. */
+Test(signals, sighup_while_measuring, .timeout = 60) { interrupt_at("steady", SIGHUP); }
+
+/* During the teardown the measurement is over: the run finishes its cleanup
+ * and its report instead of dying with the namespaces half removed. */
+Test(signals, sighup_during_teardown, .timeout = 60)
+{
+    rc_run r;
+    char *ruleset = leftovers_root_ruleset();
+    stop_at(&r, "teardown");
+    kill(r.pid, SIGHUP);
+    kill(r.pid, SIGCONT);
+    int st = rc_wait_exit(&r, 40000);
+    if (st == -1) {
+        rc_kill(&r, SIGKILL);
+        rc_cleanup();
+        cr_assert_fail("the runner did not end within 40 s");
+    }
+    char *log = rc_read_file(r.log);
+    cr_expect(WIFEXITED(st), "the runner was killed (status %#x); output:\n%s", st, log ? log : "");
+    free(log);
+    json_error_t err;
+    json_t *rep = json_load_file(r.report, 0, &err);
+    cr_expect_not_null(rep, "no report: %s", err.text);
+    json_decref(rep);
+    expect_cleaned_by_itself(&r, false);
+    char *after = leftovers_root_ruleset();
+    cr_expect_str_eq(after, ruleset, "the root namespace's nft ruleset changed");
+    free(after);
+    free(ruleset);
+    if (rc_namespaces_left(r.pid))
+        rc_cleanup();
+    rc_free(&r);
+}
+
+/* A terminal that closes: the shell sends SIGHUP to the whole job, the
+ * broker and the swarms as well as the runner (its own process group here). */
+Test(signals, sighup_to_the_process_group, .timeout = 60)
+{
+    rc_run r;
+    char *ruleset = leftovers_root_ruleset();
+    stop_at(&r, "steady");
+    cr_assert_eq(kill(-r.pid, SIGHUP), 0, "the runner is not a process group leader");
+    kill(r.pid, SIGCONT);
+    expect_exit(&r, 4);
+    expect_incomplete_report(&r);
+    /* An interrupt, not a crash: the work directory goes too. */
+    expect_cleaned_by_itself(&r, false);
+    char *log = rc_read_file(r.log);
+    cr_expect(log && !strstr(log, "the run broke"), "a hangup reported as a broken run:\n%s", log ? log : "");
+    free(log);
+    char *after = leftovers_root_ruleset();
+    cr_expect_str_eq(after, ruleset, "the root namespace's nft ruleset changed");
+    free(after);
+    free(ruleset);
+    rc_free(&r);
+}
+
 Test(signals, sigint_mid_fault, .timeout = 60) { interrupt_at("inject", SIGINT); }
 Test(signals, sigterm_while_connecting, .timeout = 60) { interrupt_at("connect", SIGTERM); }
 
