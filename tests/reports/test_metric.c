@@ -11,6 +11,7 @@
 #include "fixture.h"
 #include "reports/compare.h"
 #include "reports/metric.h"
+#include "reports/plot.h"
 
 /* "faults[i].<side>.reasons.<reason>.<stat>" -> a concrete path of the fixture. */
 static void instantiate(const char *pattern, char *out, size_t len)
@@ -225,4 +226,29 @@ Test(metric, the_docs_table_lists_every_entry)
         snprintf(quoted, sizeof quoted, "`%s`", info.path);
         cr_expect(strstr(table, quoted), "docs/report-format.md: no %s in the metric table", quoted);
     }
+}
+
+/* flatline plot --metric reads the same grammar: per configuration (a fault),
+ * "broker.p99" is that fault's. */
+Test(metric, plot_metrics_per_configuration)
+{
+    json_t *j = fixture_json();
+    fl_plot *p = fl_plot_new("t");
+    char err[768];
+    cr_assert_eq(fl_plot_add_metric(p, "broker.p99", err, sizeof err), 0, "%s", err);
+    cr_assert_eq(fl_plot_add_metric(p, "overhead.bytes", err, sizeof err), 0, "%s", err);
+    cr_assert_eq(fl_plot_add_metric(p, "faults[0].recovery.max", err, sizeof err), 0, "%s", err);
+    cr_assert_eq(fl_plot_add_metric(p, "broker.p42", err, sizeof err), -1);
+    cr_expect(strstr(err, "faults[0].broker.p42: unknown metric 'p42'"), "%s", err);
+    cr_assert_eq(fl_plot_add_report(p, j, "fixture", "fixture.json", err, sizeof err), 3, "%s", err);
+    const json_t *configs = json_object_get(fl_plot_data(p), "configs");
+    const json_t *m0 = json_object_get(json_array_get(configs, 0), "metrics");
+    const json_t *m1 = json_object_get(json_array_get(configs, 1), "metrics");
+    cr_expect_float_eq(json_real_value(json_object_get(m0, "broker.p99")), 3.0, 1e-12);
+    cr_expect(json_is_null(json_object_get(m1, "broker.p99")), "fault 1 detected nothing");
+    cr_expect_float_eq(json_real_value(json_object_get(m1, "overhead.bytes")), 181800, 1e-9);
+    cr_expect_float_eq(json_real_value(json_object_get(m1, "faults[0].recovery.max")), 5.0, 1e-12);
+    cr_expect_eq(json_array_size(json_object_get(fl_plot_data(p), "metrics")), 3);
+    fl_plot_free(p);
+    json_decref(j);
 }
