@@ -124,15 +124,16 @@ static void cell_label(const json_t *params, char *buf, size_t len)
     }
 }
 
-static int finish(FILE *out, char *buf, size_t len, const char *path, char *err, size_t errlen)
+/* The stream's buffer and length are only set once it is closed. */
+static int finish(FILE *out, char **buf, size_t *len, const char *path, char *err, size_t errlen)
 {
     if (fclose(out)) {
-        free(buf);
+        free(*buf);
         snprintf(err, errlen, "%s: cannot render", path);
         return -1;
     }
-    int rc = fl_write_file_atomic(path, buf, len, err, errlen);
-    free(buf);
+    int rc = fl_write_file_atomic(path, *buf, *len, err, errlen);
+    free(*buf);
     return rc;
 }
 
@@ -154,7 +155,7 @@ int fl_merge_write_junit(const json_t *combined, const char *path, char *err, si
         suite_of(out, scenario, label, json_object_get(json_array_get(cells, i), "report"));
     }
     fputs("</testsuites>\n", out);
-    return finish(out, buf, len, path, err, errlen);
+    return finish(out, &buf, &len, path, err, errlen);
 }
 
 int fl_merge_write_markdown(const json_t *combined, const char *path, char *err, size_t errlen)
@@ -211,5 +212,5 @@ int fl_merge_write_markdown(const json_t *combined, const char *path, char *err,
         snprintf(err, errlen, "%s: cannot render the tables", path);
         return -1;
     }
-    return finish(out, buf, len, path, err, errlen);
+    return finish(out, &buf, &len, path, err, errlen);
 }

@@ -4,9 +4,11 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/exit.h"
 #include "reports/merge.h"
+#include "reports/merge_ci.h"
 
 #define SHA "5d41402abc4b2a76b9719d911017c592aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 
@@ -160,4 +162,43 @@ Test(merge, not_a_partial_report)
     const char *const stray[] = { "b.json: cells[0]: cell 2 (groups[0].keepalive=3.0 grace=1.0) is not one of shard 2's",
                                   NULL };
     refused(part(1, 2, 0xf, SHA), b, stray);
+}
+
+/* --junit and --summary-md of merge: a suite per cell, the failed expectation named. */
+Test(merge, junit_and_markdown_of_the_merged_sweep)
+{
+    json_t *a = part(1, 2, 0xf, SHA), *b = part(2, 2, 0xf, SHA);
+    int code;
+    char err[512] = "", dir[] = "/tmp/flatline-merge-XXXXXX", junit[64], md[64];
+    json_t *m = merge2(a, b, false, &code, err, sizeof err);
+    cr_assert_not_null(m, "%s", err);
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(junit, sizeof junit, "%s/junit.xml", dir);
+    snprintf(md, sizeof md, "%s/summary.md", dir);
+    cr_assert_eq(fl_merge_write_junit(m, junit, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(fl_merge_write_markdown(m, md, err, sizeof err), 0, "%s", err);
+    static char text[1 << 16];
+    FILE *f = fopen(junit, "r");
+    cr_assert_not_null(f);
+    text[fread(text, 1, sizeof text - 1, f)] = '\0';
+    fclose(f);
+    size_t suites = 0;
+    for (const char *p = text; (p = strstr(p, "<testsuite ")); p++)
+        suites++;
+    cr_expect_eq(suites, 4, "%s", text);
+    cr_expect(strstr(text, "name=\"sweep [groups[0].keepalive=3.0 grace=1.5]\" tests=\"1\" failures=\"1\""), "%s",
+              text);
+    f = fopen(md, "r");
+    cr_assert_not_null(f);
+    text[fread(text, 1, sizeof text - 1, f)] = '\0';
+    fclose(f);
+    cr_expect(strstr(text, "- 4 of 4 cells ran; 1 with a failed expectation"), "%s", text);
+    cr_expect(strstr(text, "**FAIL** `groups[0].keepalive=3.0 grace=1.5`: `false_disconnects == 0 (actual 1)`"), "%s",
+              text);
+    remove(junit);
+    remove(md);
+    rmdir(dir);
+    json_decref(m);
+    json_decref(a);
+    json_decref(b);
 }
