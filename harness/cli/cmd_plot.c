@@ -141,11 +141,6 @@ int fl_cmd_plot(int argc, char **argv)
         fprintf(stderr, "%s plot: out of memory\n", fl_prog);
         goto out;
     }
-    for (int i = 0; i < nmetrics; i++)
-        if (fl_plot_add_metric(plot, metrics[i], err, sizeof err)) {
-            fprintf(stderr, "%s plot: --metric %s\n", fl_prog, err);
-            goto out;
-        }
     for (int i = 0; i < nreports; i++) {
         const char *path = argv[optind + i];
         json_error_t je;
@@ -190,6 +185,11 @@ int fl_cmd_plot(int argc, char **argv)
         fprintf(stderr, "%s plot: out of memory\n", fl_prog);
         goto out;
     }
+    for (int i = 0; i < nmetrics; i++)
+        if (fl_plot_add_metric(plot, metrics[i], err, sizeof err)) {
+            fprintf(stderr, "%s plot: --metric %s\n", fl_prog, err);
+            goto out;
+        }
     for (int i = 0; i < nreports; i++) {
         const char *path = argv[optind + i];
         if (fl_plot_add_report(plot, docs[i], labels[i], path, err, sizeof err) < 0) {

@@ -75,3 +75,13 @@ Test(shard_cli, merge_names_the_file)
     remove(b);
     rmdir(dir);
 }
+
+/* plot --metric speaks the same grammar: a bad path is exit 2, named. */
+Test(shard_cli, plot_metric_paths_are_checked)
+{
+    char *out;
+    cr_expect_eq(run(&out, FLATLINE " plot " FLATLINE_SOURCE_DIR "/tests/compare/fixtures/base.json -o /tmp/never.html"
+                           " --metric broker.p42"), 2);
+    cr_expect(strstr(out, "--metric faults[0].broker.p42: unknown metric 'p42'"), "%s", out);
+    cr_expect_eq(access("/tmp/never.html", F_OK), -1);
+}

@@ -167,6 +167,15 @@ def main():
             code, out = run(examples.local(gates[d], flatline), {"REPORTS": dirs[d]})
             check(code == 0, f"{d}: the gate exited {code}:\n{out}")
 
+    # plot reads the merged report like any sweep (its assets come from npm: without them, exit 3).
+    code, out = run(f"{flatline} plot {dirs['gh']}/sweep.json -o {tmp}/sweep.html --metric broker.p99", {})
+    if code == 3:
+        print("note: flatline plot's assets are missing (./setup.sh runs npm ci): plot not checked", flush=True)
+    else:
+        check(code == 0, f"plot of the merged report: exit {code}: {out}")
+        with open(f"{tmp}/sweep.html") as f:
+            check(f.read().count('"broker.p99"') >= 4, "plot: no broker.p99 for every cell")
+
     # Real parts that do not merge.
     code, out = run(f"{flatline} merge {dirs['gh']}/part-0.json {dirs['gh']}/part-2.json {dirs['gl']}/part-2.json "
                     f"-o {tmp}/dup.json", {})
