@@ -35,7 +35,12 @@ static int side_inside(const json_t *, const json_t *, double *, bool *, char *,
 static int window_lo(const json_t *, const json_t *, double *, bool *, char *, size_t);
 static int window_hi(const json_t *, const json_t *, double *, bool *, char *, size_t);
 
-/* Every metric path. Adding one: a line here and a row in docs/report-format.md. */
+/* Every metric path. Adding one: a line here and a row in docs/report-format.md
+ * (tests/reports/test_metric.c checks both, and that the line reads a value
+ * from its fixture). E.g. a number of the report and a statistics object of a
+ * side without a sample count of its own:
+ *     { RUN, "unexplained", NUMBER, "analysis.unexplained", NULL, NULL },
+ *     { SIDE, "residual_s", STATS, "residual_s", NULL, NULL },   -> faults[i].<side>.residual_s.p99 */
 static const metric_def defs[] = {
     { RUN, "false_disconnects", NUMBER, "false_disconnects.count", NULL, NULL },
     { RUN, "connections.total", NUMBER, "run.connections", NULL, NULL },
@@ -347,6 +352,8 @@ int fl_metric_get(const json_t *report, const char *path, double *v, bool *has, 
             return fail(err, errlen, path, "%s", why);
     } else if (d->kind == NUMBER) {
         ok = number_of(lookup(obj, d->field, NULL), &x);
+    } else if (r.stat < 0 && !d->count_field) {
+        ok = false; /* statistics without a count of their own */
     } else if (r.stat < 0) {
         /* A reason never seen has a count of 0. */
         ok = true;
