@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "reports/metric.h"
 #include "reports/table.h"
 
 static const char *const side_names[] = { "broker", "client", "will" };
@@ -158,94 +159,9 @@ static int side_index(const char *name, size_t len)
     return -1;
 }
 
-static int side_metric(const json_t *side, const char *stat, const char *path, double *v, bool *has, char *err,
-                       size_t errlen)
-{
-    char name[32];
-    snprintf(name, sizeof name, "%s", stat);
-    double scale = 1;
-    size_t len = strlen(name);
-    if (len > 3 && strcmp(name + len - 3, "_ms") == 0) {
-        name[len - 3] = '\0';
-        scale = 1000;
-    }
-    *has = true;
-    if (strcmp(name, "detected") == 0 || strcmp(name, "count") == 0 || strcmp(name, "undetected") == 0 ||
-        strcmp(name, "outside") == 0) {
-        const char *field = strcmp(name, "count") == 0 ? "detected" : name;
-        if (scale != 1 || !number(json_object_get(side, field), v))
-            goto unknown;
-        return 0;
-    }
-    static const char *const stats[] = { "min", "p50", "p90", "p99", "max", "mean" };
-    for (size_t i = 0; i < sizeof stats / sizeof stats[0]; i++) {
-        if (strcmp(name, stats[i]) != 0)
-            continue;
-        json_t *lat = json_object_get(side, "latency_s");
-        *has = number(json_object_get(lat, name), v);
-        if (*has)
-            *v *= scale;
-        return 0;
-    }
-unknown:
-    snprintf(err, errlen, "%s: unknown metric (a side has detected, undetected, outside, min, p50, p90, p99, max, "
-             "mean, and the latencies with _ms)", path);
-    return -1;
-}
-
 int fl_cmp_metric(const json_t *report, const char *path, double *v, bool *has, char *err, size_t errlen)
 {
-    *has = true;
-    if (strcmp(path, "false_disconnects") == 0 || strcmp(path, "connections.false_disconnects") == 0) {
-        if (number(json_object_get(json_object_get(report, "false_disconnects"), "count"), v))
-            return 0;
-        snprintf(err, errlen, "%s: the report has no false_disconnects.count", path);
-        return -1;
-    }
-    if (strcmp(path, "undetected") == 0) {
-        json_t *faults = json_object_get(report, "faults");
-        *v = 0;
-        for (size_t i = 0; i < json_array_size(faults); i++)
-            for (int s = 0; s < 2; s++) { /* broker and client, as the report's own metric */
-                double u;
-                if (number(json_object_get(json_object_get(json_array_get(faults, i), side_names[s]), "undetected"), &u))
-                    *v += u;
-            }
-        return 0;
-    }
-    if (strncmp(path, "overhead.", 9) == 0) {
-        const char *what = path + 9;
-        const char *field = strcmp(what, "bytes") == 0 || strcmp(what, "bytes_per_conn_hour") == 0
-                                ? "bytes_per_conn_hour"
-                            : strcmp(what, "packets") == 0 || strcmp(what, "packets_per_conn_hour") == 0
-                                ? "packets_per_conn_hour"
-                                : NULL;
-        if (!field) {
-            snprintf(err, errlen, "%s: unknown metric (overhead.bytes or overhead.packets, per connection-hour)", path);
-            return -1;
-        }
-        *has = number(json_object_get(json_object_get(report, "overhead"), field), v);
-        return 0;
-    }
-    size_t fault;
-    int used = 0;
-    if (sscanf(path, "faults[%zu].%n", &fault, &used) == 1 && used > 0) {
-        const char *rest = path + used, *dot = strchr(rest, '.');
-        json_t *faults = json_object_get(report, "faults");
-        if (fault >= json_array_size(faults)) {
-            snprintf(err, errlen, "%s: no fault %zu (the report has %zu)", path, fault, json_array_size(faults));
-            return -1;
-        }
-        int side = dot ? side_index(rest, (size_t)(dot - rest)) : -1;
-        if (side < 0) {
-            snprintf(err, errlen, "%s: expected faults[i].<broker|client|will>.<statistic>", path);
-            return -1;
-        }
-        return side_metric(json_object_get(json_array_get(faults, fault), side_names[side]), dot + 1, path, v, has,
-                           err, errlen);
-    }
-    snprintf(err, errlen, "%s: unknown metric", path);
-    return -1;
+    return fl_metric_get(report, path, v, has, err, errlen);
 }
 
 /* ---- tables ---- */
@@ -652,38 +568,18 @@ int fl_cmp_threshold_parse(const char *expr, fl_cmp_threshold *t, char *err, siz
         snprintf(err, errlen, "'%s': unexpected '%s' after the value", expr, end);
         return -1;
     }
-    /* The metric's spelling, checked on a report-shaped skeleton. */
-    const char *m = t->metric;
-    if (strncmp(m, "faults[", 7) != 0) {
-        const char *dot = strchr(m, '.');
-        if (dot && side_index(m, (size_t)(dot - m)) >= 0) {
-            json_t *fake = json_pack("{s:[{s:{s:i,s:i,s:i,s:{s:f}}}]}", "faults", side_names[side_index(m, (size_t)(dot - m))],
-                                     "detected", 0, "undetected", 0, "outside", 0, "latency_s", "p50", 0.0);
-            double v;
-            bool has;
-            char path[128];
-            snprintf(path, sizeof path, "faults[0].%s", m);
-            int rc = fl_cmp_metric(fake, path, &v, &has, err, errlen);
-            json_decref(fake);
-            if (rc < 0) {
-                char why[256];
-                snprintf(why, sizeof why, "%s", err);
-                snprintf(err, errlen, "'%s': %s", expr, why);
-                return -1;
-            }
-        } else if (strcmp(m, "false_disconnects") != 0 && strcmp(m, "connections.false_disconnects") != 0 &&
-                   strcmp(m, "undetected") != 0 && strncmp(m, "overhead.", 9) != 0) {
-            snprintf(err, errlen, "'%s': unknown metric '%s' (<side>.<statistic>, faults[i].<side>.<statistic>, "
-                     "false_disconnects, undetected, overhead.bytes, overhead.packets)", expr, m);
-            return -1;
-        } else if (strncmp(m, "overhead.", 9) == 0) {
-            const char *w = m + 9;
-            if (strcmp(w, "bytes") && strcmp(w, "packets") && strcmp(w, "bytes_per_conn_hour") &&
-                strcmp(w, "packets_per_conn_hour")) {
-                snprintf(err, errlen, "'%s': unknown metric '%s' (overhead.bytes or overhead.packets)", expr, m);
-                return -1;
-            }
-        }
+    /* The metric's spelling, in the one grammar (reports/metric.h); <side>.<rest> is
+     * faults[i].<side>.<rest> for every fault. */
+    const char *m = t->metric, *dot = strchr(m, '.');
+    char path[128];
+    if (dot && side_index(m, (size_t)(dot - m)) >= 0)
+        snprintf(path, sizeof path, "faults[0].%s", m);
+    else
+        snprintf(path, sizeof path, "%s", m);
+    char why[640];
+    if (fl_metric_check(path, why, sizeof why)) {
+        snprintf(err, errlen, "'%s': %s", expr, why);
+        return -1;
     }
     return 0;
 }

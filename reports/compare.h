@@ -41,10 +41,9 @@ int fl_cmp_print(const fl_cmp_set *s, fl_cmp_format fmt, FILE *out, bool colour)
  * p50_s, p99_s, max_s, false_disconnects, bytes_per_conn_hour, window_lo_s, window_hi_s, best}]}. */
 json_t *fl_cmp_to_json(const fl_cmp_set *s);
 
-/* A metric of one single-run report JSON: faults[i].<side>.{detected,count,undetected,outside,
- * min,p50,p90,p99,max,mean}[_ms], false_disconnects, undetected,
- * overhead.{bytes,packets}[_per_conn_hour]. *has is false when the metric
- * exists but has no value (no samples). Returns 0, or -1 with err naming the path. */
+/* A metric of one single-run report JSON: fl_metric_get() (reports/metric.h, the
+ * grammar expectations use too). *has is false when the metric exists but has
+ * no value (no samples). Returns 0, or -1 with err naming the path. */
 int fl_cmp_metric(const json_t *report, const char *path, double *v, bool *has, char *err, size_t errlen);
 
 /* A regression threshold: 'broker.p99>+10%', 'client.undetected>0',

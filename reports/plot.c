@@ -2,6 +2,8 @@
  * the page draws (reports/plot.h). */
 #include "reports/plot.h"
 
+#include "reports/metric.h"
+
 #include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -12,6 +14,7 @@
 struct fl_plot {
     json_t *data;    /* {"title", "sides", "configs"} */
     json_t *configs; /* borrowed from data */
+    json_t *metrics; /* borrowed from data: the --metric paths */
 };
 
 static const char *const side_names[] = { "broker", "client", "will" };
@@ -26,9 +29,11 @@ fl_plot *fl_plot_new(const char *title)
     for (size_t i = 0; i < NSIDES; i++)
         json_array_append_new(sides, json_string(side_names[i]));
     p->configs = json_array();
-    p->data = json_pack("{s:s, s:o, s:O}", "title", title ? title : "flatline plot", "sides", sides, "configs",
-                        p->configs);
-    json_decref(p->configs); /* data holds it */
+    p->metrics = json_array();
+    p->data = json_pack("{s:s, s:o, s:O, s:O}", "title", title ? title : "flatline plot", "sides", sides, "configs",
+                        p->configs, "metrics", p->metrics);
+    json_decref(p->configs); /* data holds them */
+    json_decref(p->metrics);
     if (!p->data) {
         free(p);
         return NULL;
@@ -45,6 +50,7 @@ void fl_plot_free(fl_plot *p)
 }
 
 size_t fl_plot_count(const fl_plot *p) { return json_array_size(p->configs); }
+
 
 const json_t *fl_plot_data(const fl_plot *p) { return p->data; }
 
@@ -191,6 +197,49 @@ static json_t *config_of(const json_t *fault, size_t index, json_int_t t0_ns, co
                      tolerance, "sides", sides);
 }
 
+/* "broker.p99" -> "faults[<fault>].broker.p99"; other paths as they are. */
+static void metric_path(const char *m, size_t fault, char *out, size_t len)
+{
+    const char *dot = strchr(m, '.');
+    for (size_t s = 0; dot && s < NSIDES; s++)
+        if (strlen(side_names[s]) == (size_t)(dot - m) && strncmp(m, side_names[s], (size_t)(dot - m)) == 0) {
+            snprintf(out, len, "faults[%zu].%s", fault, m);
+            return;
+        }
+    snprintf(out, len, "%s", m);
+}
+
+int fl_plot_add_metric(fl_plot *p, const char *path, char *err, size_t errlen)
+{
+    char full[256];
+    metric_path(path, 0, full, sizeof full);
+    if (fl_metric_check(full, err, errlen))
+        return -1;
+    return json_array_append_new(p->metrics, json_string(path));
+}
+
+/* The --metric values of one configuration (fault index of report). */
+static json_t *metrics_of(const fl_plot *p, const json_t *report, size_t fault, const where *w, char *err,
+                          size_t errlen)
+{
+    json_t *out = json_object();
+    size_t i;
+    json_t *m;
+    json_array_foreach(p->metrics, i, m) {
+        char full[256], why[640];
+        metric_path(json_string_value(m), fault, full, sizeof full);
+        double v;
+        bool has;
+        if (fl_metric_get(report, full, &v, &has, why, sizeof why)) {
+            json_decref(out);
+            bad(err, errlen, w, "", why);
+            return NULL;
+        }
+        json_object_set_new(out, json_string_value(m), has && isfinite(v) ? json_real(v) : json_null());
+    }
+    return out;
+}
+
 /* One single-run report: a configuration per fault. */
 static int add_single(fl_plot *p, const json_t *report, const char *label, const char *source, const where *w,
                       char *err, size_t errlen)
@@ -236,6 +285,12 @@ static int add_single(fl_plot *p, const json_t *report, const char *label, const
         json_t *c = config_of(f, i, t0, tolerance, name, source, &fw, err, errlen);
         if (!c)
             goto fail;
+        json_t *metrics = metrics_of(p, report, i, w, err, errlen);
+        if (!metrics) {
+            json_decref(c);
+            goto fail;
+        }
+        json_object_set_new(c, "metrics", metrics);
         json_array_append_new(p->configs, c);
     }
     json_decref(tolerance);

@@ -15,7 +15,9 @@
  *                 "affected", "tolerance": {"abs_s", "rel"},
  *                 "sides": {"broker": {"latencies": [s...], "undetected", "verdict",
  *                                      "window": {"applicable", "expect", "lo_s", "hi_s", "detector", "why"} | null},
- *                           "client": ..., "will": ...}}]} */
+ *                           "client": ..., "will": ...},
+ *                 "metrics": {"<path>": number | null}}],
+ *    "metrics": ["<path>", ...]} */
 #ifndef FLATLINE_REPORTS_PLOT_H
 #define FLATLINE_REPORTS_PLOT_H
 
@@ -34,6 +36,12 @@ void fl_plot_free(fl_plot *p);
 int fl_plot_add_report(fl_plot *p, const json_t *report, const char *label, const char *source, char *err,
                        size_t errlen);
 size_t fl_plot_count(const fl_plot *p);
+/* A metric of the grammar in reports/metric.h to show for every
+ * configuration (a table on the page); call before adding reports. A path
+ * that starts with a side ("broker.p99") is read for the configuration's own
+ * fault (faults[<its index>].broker.p99), any other path as written. Returns
+ * 0, or -1 with err naming the path and what is wrong with it. */
+int fl_plot_add_metric(fl_plot *p, const char *path, char *err, size_t errlen);
 /* The page's data, as above (borrowed: owned by p). */
 const json_t *fl_plot_data(const fl_plot *p);
 

@@ -2,6 +2,8 @@
  * samples into statistics, verdicts and expectation results. */
 #include "reports/report_impl.h"
 
+#include "reports/metric.h"
+
 #include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
@@ -302,12 +304,6 @@ void fl_report_set_overhead_unmeasured(fl_report *r, const char *reason, const f
     snprintf(r->oh_reason, sizeof r->oh_reason, "%s", reason ? reason : "not measured");
 }
 
-/* value per connection-hour of the measured overhead; NAN without one */
-static double per_conn_hour(const fl_report *r, double value)
-{
-    return r->has_overhead && r->oh_conn_hours > 0 ? value / r->oh_conn_hours : NAN;
-}
-
 double fl_report_overhead_packets(const fl_report *r)
 {
     return r->has_overhead && r->oh_conn_hours > 0 ? r->oh_packets / r->oh_conn_hours : NAN;
@@ -387,205 +383,17 @@ static int bad(char *err, size_t errlen, const char *path, const char *fmt, ...)
     return -1;
 }
 
-/* A statistic by name; seconds, or ms with the _ms suffix. NAN when there
- * are no samples. Returns false if name is not a statistic. */
-static bool stat_value(const fl_stats *st, const char *name, double *out)
-{
-    static const struct {
-        const char *name;
-        size_t off;
-    } stats[] = {
-        {"min", offsetof(fl_stats, min)}, {"p50", offsetof(fl_stats, p50)}, {"p90", offsetof(fl_stats, p90)},
-        {"p99", offsetof(fl_stats, p99)}, {"max", offsetof(fl_stats, max)}, {"mean", offsetof(fl_stats, mean)},
-    };
-    if (strcmp(name, "count") == 0) {
-        *out = (double)st->count;
-        return true;
-    }
-    size_t len = strlen(name);
-    bool ms = len > 3 && strcmp(name + len - 3, "_ms") == 0;
-    for (size_t i = 0; i < sizeof stats / sizeof stats[0]; i++) {
-        size_t n = strlen(stats[i].name);
-        if (strncmp(name, stats[i].name, n) == 0 && (name[n] == '\0' || (ms && n + 3 == len))) {
-            double v = *(const double *)((const char *)st + stats[i].off);
-            *out = st->count ? (ms ? v * 1000 : v) : NAN;
-            return true;
-        }
-    }
-    return false;
-}
-
-static int side_of(const char *name, size_t len)
-{
-    for (int s = 0; s < FL_SIDE_COUNT; s++)
-        if (strlen(fl_side_name((fl_side)s)) == len && strncmp(name, fl_side_name((fl_side)s), len) == 0)
-            return s;
-    return -1;
-}
-
-static int side_metric(const fl_report *r, const fl_report_fault *f, int side, const char *rest, const char *path,
-                       double *v, char *err, size_t errlen)
-{
-    const fl_side_data *s = &f->side[side];
-    const fl_side_prediction *sp = f->has_model ? &f->model.side[side] : NULL;
-    (void)r;
-    if (strcmp(rest, "detected") == 0) {
-        *v = (double)s->st.count;
-        return 0;
-    }
-    if (strcmp(rest, "undetected") == 0) {
-        *v = (double)s->undetected;
-        return 0;
-    }
-    if (strcmp(rest, "outside") == 0) {
-        *v = (double)s->outside;
-        return 0;
-    }
-    if (strcmp(rest, "inside") == 0) {
-        *v = s->verdict == FL_VERDICT_INSIDE || s->verdict == FL_VERDICT_NOT_APPLICABLE;
-        return 0;
-    }
-    if (strcmp(rest, "window_lo") == 0 || strcmp(rest, "window_hi") == 0) {
-        if (!sp)
-            return bad(err, errlen, path, "fault has no model window");
-        *v = rest[7] == 'l' ? sp->window.lo_s : sp->window.hi_s;
-        return 0;
-    }
-    if (strncmp(rest, "reasons.", 8) == 0) {
-        const char *reason = rest + 8, *dot = strrchr(reason, '.');
-        if (!dot)
-            return bad(err, errlen, path, "expected reasons.<reason>.<statistic>");
-        size_t rlen = (size_t)(dot - reason);
-        static const fl_stats empty;
-        const fl_stats *st = &empty;
-        for (size_t i = 0; i < s->nreasons; i++)
-            if (strlen(s->reasons[i].reason) == rlen && strncmp(s->reasons[i].reason, reason, rlen) == 0)
-                st = &s->reasons[i].st;
-        if (!stat_value(st, dot + 1, v))
-            return bad(err, errlen, path, "\"%s\" is not a statistic (count, min, p50, p90, p99, max, mean, *_ms)",
-                       dot + 1);
-        return 0;
-    }
-    if (!stat_value(&s->st, rest, v))
-        return bad(err, errlen, path,
-                   "\"%s\" is not a side metric (count, detected, undetected, outside, inside, window_lo, "
-                   "window_hi, min, p50, p90, p99, max, mean, *_ms, reasons.<reason>.<statistic>)",
-                   rest);
-    return 0;
-}
-
-static int fault_metric(const fl_report *r, const char *p, const char *path, double *v, char *err, size_t errlen)
-{
-    /* p points after "faults[" */
-    char *end;
-    unsigned long i = strtoul(p, &end, 10);
-    /* strtoul takes "-1" as ULONG_MAX: an index is digits only. */
-    if (end == p || *end != ']' || !(*p >= '0' && *p <= '9'))
-        return bad(err, errlen, path, "expected faults[<index>] with an index 0, 1, ...");
-    if (i >= r->nfaults)
-        return bad(err, errlen, path, "no fault %lu (the report has %zu)", i, r->nfaults);
-    const fl_report_fault *f = r->faults[i];
-    if (end[1] != '.')
-        return bad(err, errlen, path, "expected faults[%lu].<metric>", i);
-    const char *m = end + 2;
-    if (strcmp(m, "affected") == 0) {
-        *v = (double)f->nconns;
-        return 0;
-    }
-    const char *dot = strchr(m, '.');
-    if (dot && strncmp(m, "recovery", 8) == 0 && dot - m == 8) {
-        if (!stat_value(&f->recovery_st, dot + 1, v))
-            return bad(err, errlen, path, "\"%s\" is not a statistic", dot + 1);
-        return 0;
-    }
-    int side = dot ? side_of(m, (size_t)(dot - m)) : -1;
-    if (side < 0)
-        return bad(err, errlen, path, "unknown fault metric (affected, broker.*, client.*, will.*, recovery.*)");
-    return side_metric(r, f, side, dot + 1, path, v, err, errlen);
-}
-
-static size_t total_undetected(const fl_report *r)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < r->nfaults; i++)
-        n += r->faults[i]->side[FL_SIDE_BROKER].undetected + r->faults[i]->side[FL_SIDE_CLIENT].undetected;
-    return n;
-}
-
-static size_t total_outside(const fl_report *r)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < r->nfaults; i++)
-        for (int s = 0; s < FL_SIDE_COUNT; s++)
-            n += r->faults[i]->side[s].verdict == FL_VERDICT_OUTSIDE;
-    return n;
-}
-
+/* Metrics are read from the report's JSON, in the one grammar that compare
+ * and plot use too (reports/metric.h). */
 int fl_report_metric(const fl_report *r, const char *path, double *v, char *err, size_t errlen)
 {
-    *v = NAN;
-    if (!path || !*path)
-        return bad(err, errlen, "(empty)", "empty metric path");
-    if (strncmp(path, "faults[", 7) == 0)
-        return fault_metric(r, path + 7, path, v, err, errlen);
-    if (strcmp(path, "false_disconnects") == 0 || strcmp(path, "connections.false_disconnects") == 0) {
-        *v = (double)r->nfds;
-        return 0;
-    }
-    if (strcmp(path, "connections.total") == 0 || strcmp(path, "connections") == 0) {
-        *v = (double)r->connections;
-        return 0;
-    }
-    if (strcmp(path, "undetected") == 0) {
-        *v = (double)total_undetected(r);
-        return 0;
-    }
-    if (strcmp(path, "verdicts.outside") == 0) {
-        *v = (double)total_outside(r);
-        return 0;
-    }
-    if (strcmp(path, "complete") == 0) {
-        *v = r->complete;
-        return 0;
-    }
-    if (strcmp(path, "overhead.packets_per_conn_hour") == 0) {
-        *v = fl_report_overhead_packets(r);
-        return 0;
-    }
-    if (strcmp(path, "overhead.bytes_per_conn_hour") == 0) {
-        *v = fl_report_overhead_bytes(r);
-        return 0;
-    }
-    const double parts[][2] = {
-        { r->oh_mqtt_packets, r->oh_mqtt_bytes },
-        { r->oh_tcp_packets, r->oh_tcp_bytes },
-    };
-    static const char *const part_names[] = { "mqtt", "tcp" };
-    for (int i = 0; i < 2; i++) {
-        char name[64];
-        for (int k = 0; k < 2; k++) {
-            snprintf(name, sizeof name, "overhead.%s_%s_per_conn_hour", part_names[i], k ? "bytes" : "packets");
-            if (strcmp(path, name) == 0) {
-                *v = r->has_overhead_parts ? per_conn_hour(r, parts[i][k]) : NAN;
-                return 0;
-            }
-        }
-    }
-    if (strcmp(path, "overhead.connections") == 0) {
-        *v = r->has_overhead_parts ? (double)r->oh_connections : NAN;
-        return 0;
-    }
-    if (strcmp(path, "overhead.model_packets_per_conn_hour") == 0) {
-        *v = r->has_model_overhead ? r->model_overhead.packets_per_hour : NAN;
-        return 0;
-    }
-    if (strcmp(path, "overhead.model_bytes_per_conn_hour") == 0) {
-        *v = r->has_model_overhead ? r->model_overhead.bytes_per_hour : NAN;
-        return 0;
-    }
-    return bad(err, errlen, path,
-               "unknown metric (faults[i].*, false_disconnects, connections.total, undetected, "
-               "verdicts.outside, complete, overhead.*)");
+    json_t *j = fl_report_to_json(r);
+    if (!j)
+        return bad(err, errlen, path ? path : "(empty)", "out of memory");
+    bool has;
+    int rc = fl_metric_get(j, path, v, &has, err, errlen);
+    json_decref(j);
+    return rc;
 }
 
 /* ---- finishing ----------------------------------------------------------- */
@@ -640,11 +448,15 @@ int fl_report_finish(fl_report *r, char *err, size_t errlen)
     }
     r->finished = true;
     int failed = 0, status = 0;
+    json_t *j = r->nexps ? fl_report_to_json(r) : NULL; /* the expectations read their metrics from it */
+    if (r->nexps && !j)
+        return bad(err, errlen, "report", "out of memory");
     for (size_t i = 0; i < r->nexps; i++) {
         fl_expectation *e = &r->exps[i];
         double v;
+        bool has;
         char msg[256];
-        if (fl_report_metric(r, e->metric, &v, msg, sizeof msg)) {
+        if (fl_metric_get(j, e->metric, &v, &has, msg, sizeof msg)) {
             if (!status)
                 snprintf(err, errlen, "%s", msg);
             status = -1;
@@ -656,6 +468,7 @@ int fl_report_finish(fl_report *r, char *err, size_t errlen)
         e->pass = e->has_actual && compare(v, e->op, e->value);
         failed += !e->pass;
     }
+    json_decref(j);
     r->failed = failed;
     return status ? status : failed;
 }

@@ -104,12 +104,10 @@ int fl_report_add_expectation_json(fl_report *r, const char *metric, const char 
  * ("faults[3].broker.p99: no fault 3"). */
 int fl_report_finish(fl_report *r, char *err, size_t errlen);
 
-/* Any metric by path (docs/report-format.md lists them): faults[i].affected,
- * faults[i].<side>.{count,detected,undetected,min,p50,p90,p99,max,mean,
- * p50_ms,...,outside,inside}, faults[i].<side>.reasons.<reason>.count,
- * faults[i].recovery.<stat>, false_disconnects (= connections.false_disconnects),
- * undetected, overhead.{packets,bytes}_per_conn_hour. Only valid after
- * fl_report_finish(). Returns 0, or -1 with err naming the path. */
+/* Any metric by path, in the grammar of reports/metric.h (docs/report-format.md
+ * lists the paths): read from this report's JSON. Only valid after
+ * fl_report_finish(). *value is NAN when the metric has no value. Returns 0,
+ * or -1 with err naming the path. */
 int fl_report_metric(const fl_report *r, const char *path, double *value, char *err, size_t errlen);
 
 /* Verdicts and expectations of a finished report. */

@@ -14,6 +14,7 @@ int fl_cmd_cleanup(int argc, char **argv);
 int fl_cmd_compare(int argc, char **argv);
 int fl_cmd_model(int argc, char **argv);
 int fl_cmd_plot(int argc, char **argv);
+int fl_cmd_merge(int argc, char **argv);
 
 /* True for "-h" and "--help". */
 int fl_is_help(const char *arg);

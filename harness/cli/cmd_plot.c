@@ -1,4 +1,4 @@
-/* flatline plot REPORT.json... -o OUT.html [--title T] [--assets DIR] */
+/* flatline plot REPORT.json... -o OUT.html [--title T] [--assets DIR] [--metric PATH]... */
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
@@ -15,7 +15,7 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "Usage: %s plot REPORT.json... -o OUT.html [--title TEXT] [--assets DIR]\n\n"
+            "Usage: %s plot REPORT.json... -o OUT.html [--title TEXT] [--assets DIR] [--metric PATH]...\n\n"
             "Draws reports (a single run's, or every cell of a sweep's) into one self-contained\n"
             "HTML page that works offline: per side (broker, client, will) the CDF of the\n"
             "detection latency with one curve per configuration (a report, or a fault of it\n"
@@ -23,6 +23,8 @@ static void usage(FILE *out)
             "timeline of the faults and every detection.\n\n"
             "  -o, --output FILE  the page to write (atomically)\n"
             "  --title TEXT       the page's title (default: the scenario names)\n"
+            "  --metric PATH      a table of this metric for every configuration (repeatable;\n"
+            "                     the paths of docs/report-format.md; broker.p99: its own fault)\n"
             "  --assets DIR       where plot.html.in, plot.js and uPlot are (default:\n"
             "                     $FLATLINE_PLOT_ASSETS, else plot-assets beside the executable,\n"
             "                     else ../share/flatline/plot-assets from it)\n"
@@ -90,10 +92,13 @@ int fl_cmd_plot(int argc, char **argv)
         { "output", required_argument, NULL, 'o' },
         { "title", required_argument, NULL, 't' },
         { "assets", required_argument, NULL, 'a' },
+        { "metric", required_argument, NULL, 'm' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     const char *out = NULL, *title = NULL, *assets_opt = NULL;
+    const char *metrics[32];
+    int nmetrics = 0;
     int c;
     optind = 1;
     opterr = 0;
@@ -102,6 +107,13 @@ int fl_cmd_plot(int argc, char **argv)
         case 'o': out = optarg; break;
         case 't': title = optarg; break;
         case 'a': assets_opt = optarg; break;
+        case 'm':
+            if (nmetrics == (int)(sizeof metrics / sizeof metrics[0])) {
+                fprintf(stderr, "%s plot: more than %zu --metric\n", fl_prog, sizeof metrics / sizeof metrics[0]);
+                return FL_EXIT_USAGE;
+            }
+            metrics[nmetrics++] = optarg;
+            break;
         case 'h': usage(stdout); return FL_EXIT_OK;
         case ':':
             fprintf(stderr, "%s plot: %s needs a value\n\n", fl_prog, argv[optind - 1]);
@@ -173,6 +185,11 @@ int fl_cmd_plot(int argc, char **argv)
         fprintf(stderr, "%s plot: out of memory\n", fl_prog);
         goto out;
     }
+    for (int i = 0; i < nmetrics; i++)
+        if (fl_plot_add_metric(plot, metrics[i], err, sizeof err)) {
+            fprintf(stderr, "%s plot: --metric %s\n", fl_prog, err);
+            goto out;
+        }
     for (int i = 0; i < nreports; i++) {
         const char *path = argv[optind + i];
         if (fl_plot_add_report(plot, docs[i], labels[i], path, err, sizeof err) < 0) {

@@ -24,12 +24,13 @@
 #include "reports/sha256.h"
 #include "harness/run/run.h"
 #include "harness/scenario/scenario.h"
+#include "harness/scenario/shard.h"
 
 static void usage(FILE *out)
 {
     fprintf(out,
             "Usage: %s run SCENARIO.json [-o REPORT.json] [--events EVENTS.jsonl] [--pcap DIR] [--keep]\n"
-            "           [--junit FILE] [--summary-md FILE]\n\n"
+            "           [--junit FILE] [--summary-md FILE] [--shard K/N|auto]\n\n"
             "Builds the scenario's hosts in network namespaces, starts the broker and the\n"
             "clients, applies the fault timeline and measures who notices each dead\n"
             "connection, and when, against the model's window. Needs root. A scenario with a\n"
@@ -40,6 +41,10 @@ static void usage(FILE *out)
             "  --keep              keep generated configs and process logs\n"
             "  --junit FILE        JUnit XML: each expectation and each fault verdict a test case\n"
             "  --summary-md FILE   a short Markdown summary (CI step summary, PR comment)\n"
+            "  --shard K/N         a sweep's shard K of N (cell i is in shard i mod N + 1); -o gets a\n"
+            "                      partial report for flatline merge (docs/scale-out.md). auto: K and N\n"
+            "                      from FLATLINE_SHARD_INDEX/_COUNT, JOB_COMPLETION_INDEX (+ FLATLINE_SHARD_COUNT),\n"
+            "                      CI_NODE_INDEX/CI_NODE_TOTAL or SLURM_ARRAY_TASK_ID/_COUNT/_MIN\n"
             "  -h, --help          this text\n\n"
             "Exit: 0 every expectation held, 1 an expectation failed, 2 bad scenario or usage,\n"
             "3 this machine cannot run it, 4 the run broke or was interrupted.\n",
@@ -126,7 +131,8 @@ static int prepare_cells(const char *path, const fl_matrix_file *mf, cell *cells
     return d.errors;
 }
 
-static json_t *combined_report(const char *path, const fl_matrix_file *mf, cell *cells, size_t n, bool *passed)
+static json_t *combined_report(const char *path, const fl_matrix_file *mf, cell *cells, size_t n, bool *passed,
+                               const fl_shard *shard)
 {
     json_t *list = json_array(), *run = NULL;
     double duration = 0;
@@ -134,6 +140,8 @@ static json_t *combined_report(const char *path, const fl_matrix_file *mf, cell 
     bool complete = true;
     *passed = true;
     for (size_t i = 0; i < n; i++) {
+        if (shard && !fl_shard_has_cell(shard, i))
+            continue; /* another shard's */
         if (!cells[i].report) {
             complete = false;
             *passed = false;
@@ -147,7 +155,10 @@ static json_t *combined_report(const char *path, const fl_matrix_file *mf, cell 
         connections += json_integer_value(json_object_get(r, "connections"));
         complete &= json_is_true(json_object_get(r, "complete"));
         *passed &= json_is_true(json_object_get(rep, "passed"));
-        json_array_append_new(list, json_pack("{s:O, s:o}", "params", cells[i].params, "report", rep));
+        json_t *entry = json_pack("{s:O, s:o}", "params", cells[i].params, "report", rep);
+        if (shard) /* which cell of the whole sweep: flatline merge puts it back in its place */
+            json_object_set_new(entry, "index", json_integer((json_int_t)i));
+        json_array_append_new(list, entry);
     }
     if (!run)
         run = json_object();
@@ -160,10 +171,21 @@ static json_t *combined_report(const char *path, const fl_matrix_file *mf, cell 
     char copy[PATH_MAX];
     snprintf(copy, sizeof copy, "%s", path);
     const char *name = json_string_value(json_object_get(mf->base, "name"));
-    return json_pack("{s:i, s:s, s:o, s:{s:s, s:s, s:o}, s:o, s:o, s:b}", "report_version", FL_REPORT_VERSION,
-                     "flatline_version", FLATLINE_VERSION, "run", run, "scenario", "name", name ? name : basename(copy),
-                     "sha256", sha, "document", document ? document : json_null(), "matrix",
-                     fl_matrix_to_json(mf->matrix), "cells", list, "passed", *passed);
+    json_t *doc = json_pack("{s:i, s:s, s:o, s:{s:s, s:s, s:o}, s:o, s:o, s:b}", "report_version", FL_REPORT_VERSION,
+                            "flatline_version", FLATLINE_VERSION, "run", run, "scenario", "name",
+                            name ? name : basename(copy), "sha256", sha, "document", document ? document : json_null(),
+                            "matrix", fl_matrix_to_json(mf->matrix), "cells", list, "passed", *passed);
+    if (doc && shard) {
+        json_t *assigned = json_array();
+        for (size_t i = 0; i < n; i++)
+            if (fl_shard_has_cell(shard, i))
+                json_array_append_new(assigned, json_integer((json_int_t)i));
+        json_object_set_new(doc, "shard",
+                            json_pack("{s:i, s:i, s:I, s:o, s:s}", "index", (int)shard->index, "count",
+                                      (int)shard->count, "sweep_cells", (json_int_t)n, "cells", assigned, "source",
+                                      shard->source));
+    }
+    return doc;
 }
 
 static int write_json_file(json_t *doc, const char *path)
@@ -298,7 +320,8 @@ static int write_sweep_markdown(const char *path, json_t *combined, cell *cells,
     return rc;
 }
 
-static int run_sweep(const fl_run_options *base_opt, const fl_matrix_file *mf, const ci_outputs *ci)
+static int run_sweep(const fl_run_options *base_opt, const fl_matrix_file *mf, const ci_outputs *ci,
+                     const fl_shard *shard)
 {
     size_t n = fl_matrix_cells(mf->matrix);
     cell *cells = calloc(n, sizeof *cells);
@@ -322,9 +345,18 @@ static int run_sweep(const fl_run_options *base_opt, const fl_matrix_file *mf, c
         fprintf(stderr, "%s: sweep: %s\n", fl_prog, total);
         free(durations);
     }
+    if (shard) {
+        size_t mine = 0;
+        for (size_t i = 0; i < n; i++)
+            mine += fl_shard_has_cell(shard, i);
+        fprintf(stderr, "%s: shard %u of %u (%s): %zu of the sweep's %zu cells\n", fl_prog, shard->index,
+                shard->count, shard->source, mine, n);
+    }
     bool stop = false;
     for (size_t i = 0; i < n && !stop; i++) {
         cell *c = &cells[i];
+        if (shard && !fl_shard_has_cell(shard, i))
+            continue;
         char events[PATH_MAX], pcap[PATH_MAX];
         fl_run_options opt = *base_opt;
         opt.report_path = NULL;
@@ -355,7 +387,7 @@ static int run_sweep(const fl_run_options *base_opt, const fl_matrix_file *mf, c
             code = c->code;
     }
     bool passed;
-    json_t *combined = combined_report(path, mf, cells, n, &passed);
+    json_t *combined = combined_report(path, mf, cells, n, &passed, shard);
     if (!combined) {
         code = FL_EXIT_BROKEN;
         goto out;
@@ -388,6 +420,21 @@ out:
     return code;
 }
 
+/* ---- --shard ---- */
+
+static const char *env_get(const char *name) { return getenv(name); }
+
+/* K/N, or auto from the job engine's variables (harness/scenario/shard.h). */
+static int parse_shard(const char *arg, fl_shard *out)
+{
+    char err[512];
+    int rc = strcmp(arg, "auto") == 0 ? fl_shard_from_env(env_get, out, err, sizeof err)
+                                      : fl_shard_parse(arg, out, err, sizeof err);
+    if (rc < 0)
+        fprintf(stderr, "%s run: %s\n", fl_prog, err);
+    return rc;
+}
+
 int fl_cmd_run(int argc, char **argv)
 {
     static const struct option options[] = {
@@ -397,6 +444,7 @@ int fl_cmd_run(int argc, char **argv)
         { "keep", no_argument, NULL, 'k' },
         { "junit", required_argument, NULL, 'j' },
         { "summary-md", required_argument, NULL, 'm' },
+        { "shard", required_argument, NULL, 's' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -404,6 +452,7 @@ int fl_cmd_run(int argc, char **argv)
     own_dir(bindir, sizeof bindir);
     fl_run_options opt = { .bindir = bindir };
     ci_outputs ci = { 0 };
+    const char *shard_arg = NULL;
     int c;
     optind = 1;
     opterr = 0;
@@ -415,6 +464,7 @@ int fl_cmd_run(int argc, char **argv)
         case 'k': opt.keep_workdir = true; break;
         case 'j': ci.junit = optarg; break;
         case 'm': ci.summary_md = optarg; break;
+        case 's': shard_arg = optarg; break;
         case 'h': usage(stdout); return FL_EXIT_OK;
         default: /* ':' a value is missing, '?' an unknown option */
             fprintf(stderr, "%s run: %s '%s'\n\n", fl_prog, c == ':' ? "option needs a value:" : "unknown option",
@@ -434,6 +484,10 @@ int fl_cmd_run(int argc, char **argv)
         fprintf(stderr, "%s run: --pcap %s: not a writable directory\n", fl_prog, opt.pcap_dir);
         return FL_EXIT_USAGE;
     }
+    /* The options' own syntax first, then the outputs. */
+    fl_shard shard;
+    if (shard_arg && parse_shard(shard_arg, &shard) < 0)
+        return FL_EXIT_USAGE;
     /* Every output checked before anything is created (exit 2, naming the path). */
     const fl_outpath outputs[] = { { "-o", opt.report_path }, { "--events", opt.events_path },
                                    { "--junit", ci.junit }, { "--summary-md", ci.summary_md } };
@@ -449,8 +503,14 @@ int fl_cmd_run(int argc, char **argv)
                 d.errors == 1 ? "" : "s");
         return FL_EXIT_USAGE;
     }
+    if (shard_arg && !mf.matrix) {
+        fprintf(stderr, "%s run: --shard: %s is not a sweep (no \"matrix\"): one run is not split "
+                        "(docs/scale-out.md)\n", fl_prog, opt.scenario_path);
+        fl_matrix_file_free(&mf);
+        return FL_EXIT_USAGE;
+    }
     if (mf.matrix) {
-        int code = run_sweep(&opt, &mf, &ci);
+        int code = run_sweep(&opt, &mf, &ci, shard_arg ? &shard : NULL);
         fl_matrix_file_free(&mf);
         return code;
     }

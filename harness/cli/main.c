@@ -22,6 +22,7 @@ static const struct {
     { "compare", fl_cmd_compare, "Put reports (or a sweep's cells) side by side; regression gates" },
     { "model", fl_cmd_model, "Print the model's detection windows and heartbeat cost" },
     { "plot", fl_cmd_plot, "Draw reports as one self-contained HTML page of charts" },
+    { "merge", fl_cmd_merge, "Join a sharded sweep's partial reports into the sweep's report" },
 };
 
 int fl_is_help(const char *arg) { return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0; }

@@ -11,6 +11,7 @@
 #include "harness/scenario/jsonpos.h"
 #include "harness/scenario/profiles.h"
 #include "harness/scenario/scenario_shape.h"
+#include "reports/metric.h"
 #ifdef FLATLINE_HAVE_SWARM_CONFIG
 #include "clients/config.h"
 #endif
@@ -533,9 +534,12 @@ static void load_expects(fl_scenario *sc, const json_t *expects, fl_diag *d)
             fl_diag_error(d, at(sub, "$.expect", i, "op"), false, "\"%s\" needs a number; true/false compare with == or !=",
                           op);
         at(sub, "$.expect", i, "metric");
+        char why[768];
         if (!fl_metric_path_valid(e->metric))
             fl_diag_error(d, sub, false,
                           "\"%s\" is not a metric path (e.g. \"faults[0].broker.p99\")", e->metric);
+        else if (fl_metric_check(e->metric, why, sizeof why)) /* the one grammar (reports/metric.h), before the run */
+            fl_diag_error(d, sub, false, "%s", why);
         /* A metric names a fault by index: it must exist. */
         if (strncmp(e->metric, "faults[", 7) == 0 && isdigit((unsigned char)e->metric[7])) {
             unsigned long n = strtoul(e->metric + 7, NULL, 10); /* digits only: "-1" is not wrapped around */

@@ -160,6 +160,27 @@
     return t;
   }
 
+  /* flatline plot --metric: one row per configuration, one column per path
+   * (reports/metric.h's grammar, read by flatline plot). */
+  function metricTable(host, configs, paths) {
+    host.appendChild(el("h2", {}, "Metrics"));
+    var t = el("table", { "data-table": "metrics" }), head = el("tr");
+    ["configuration"].concat(paths).forEach(function (h) { head.appendChild(el("th", {}, h)); });
+    t.appendChild(head);
+    configs.forEach(function (c, i) {
+      var tr = el("tr"), name = el("td");
+      name.appendChild(el("span", { "class": "swatch", style: "background:" + PALETTE[i % PALETTE.length] }));
+      name.appendChild(document.createTextNode(c.label));
+      tr.appendChild(name);
+      paths.forEach(function (p) {
+        var v = c.metrics ? c.metrics[p] : null;
+        tr.appendChild(el("td", {}, typeof v === "number" ? String(+v.toPrecision(6)) : "-"));
+      });
+      t.appendChild(tr);
+    });
+    host.appendChild(t);
+  }
+
   function cdfChart(host, all, side) {
     /* A configuration keeps its colour in every chart. */
     var configs = [], colors = [];
@@ -294,6 +315,7 @@
       if (n) drawn.push(side + "=" + n);
     });
     timeline(host, configs, data.sides || ["broker", "client", "will"]);
+    if (data.metrics && data.metrics.length) metricTable(host, configs, data.metrics);
     /* uPlot lays a chart out in a microtask; this one runs after those. */
     Promise.resolve().then(function () {
       /* Where each chart's plotting area is on the page, for pixel checks of a
