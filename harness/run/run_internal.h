@@ -53,6 +53,8 @@ typedef struct runner {
     bool heartbeats_counted;
     uint64_t heartbeats_ns; /* when they were counted: the overhead's window ends there */
     fl_proc broker;
+    fl_proc broker_helper;  /* a process the broker needs (RabbitMQ's epmd); pid 0: none */
+    double broker_start_s;  /* from its start to ready */
     bool broker_listening;
     char broker_scheduling[32]; /* read back once it listened; "" before */
     fl_proc *swarms;

@@ -8,6 +8,7 @@
 #include "core/exit.h"
 #include "core/clock.h"
 #include "reports/report.h"
+#include "harness/brokers/brokers.h"
 #include "harness/scenario/predict.h"
 #include "harness/run/run_internal.h"
 
@@ -124,7 +125,7 @@ int fl_runner_write_report(runner *r, int64_t start_realtime_ns, bool complete)
             .heal_ns = f->healed ? f->heal_ns : 0,
             .addrs = (const char *const *)f->addrs,
             .naddrs = f->naddrs,
-            .broker_side = sc->broker.kind == FL_BROKER_REFERENCE,
+            .broker_side = sc->broker.driver->observe == FL_BROKER_EVENT_LOG,
             .broker_wire = r->captured,
             .client_side = f->spec->kind != FL_FAULT_POWER_LOSS,
             .will = f->have_model && f->model.side[FL_SIDE_WILL].applicable,
