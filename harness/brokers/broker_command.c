@@ -1,5 +1,6 @@
 /* kind "command": any program, "command": ["/path/to/broker", "--port",
- * "{port}"] with {addr}, {port} and {workdir} replaced; ready when its port
+ * "{port}"] with {addr}, {port}, {workdir} and {bindir} (where flatline's
+ * own programs are) replaced; ready when its port
  * accepts; measured black-box. Its keep-alive rule is what the scenario says
  * in "model" (the parameters of model/broker_rule.h), by default the MQTT
  * rule: an exact timer at 1.5 x KA. */
@@ -16,14 +17,46 @@ static const char *program(const json_t *broker)
     return json_string_value(json_array_get(json_object_get(broker, "command"), 0));
 }
 
+/* arg with the placeholders replaced. */
+static void expand(const char *arg, const fl_broker_site *site, char *out, size_t len)
+{
+    char port[8];
+    snprintf(port, sizeof port, "%u", site->port);
+    const struct {
+        const char *name, *value;
+    } vars[] = { { "{addr}", site->addr },
+                 { "{port}", port },
+                 { "{workdir}", site->workdir },
+                 { "{bindir}", site->bindir } };
+    size_t j = 0;
+    while (*arg && j + 1 < len) {
+        bool replaced = false;
+        for (size_t i = 0; i < sizeof vars / sizeof vars[0] && !replaced; i++) {
+            size_t n = strlen(vars[i].name);
+            if (strncmp(arg, vars[i].name, n) == 0) {
+                j += (size_t)snprintf(out + j, len - j, "%s", vars[i].value ? vars[i].value : "");
+                if (j >= len)
+                    j = len - 1;
+                arg += n;
+                replaced = true;
+            }
+        }
+        if (!replaced)
+            out[j++] = *arg++;
+    }
+    out[j] = '\0';
+}
+
 static int installed(const fl_broker_site *site, char *err, size_t errlen)
 {
-    char path[PATH_MAX];
+    char path[PATH_MAX], arg[PATH_MAX];
     const char *p = program(site->broker);
-    if (p && fl_broker_which(p, path, sizeof path))
+    if (p)
+        expand(p, site, arg, sizeof arg);
+    if (p && fl_broker_which(arg, path, sizeof path))
         return 0;
-    snprintf(err, errlen, "$.broker.command[0]: no executable \"%s\" on this machine%s", p ? p : "",
-             p && !strchr(p, '/') ? " (not on PATH)" : "");
+    snprintf(err, errlen, "$.broker.command[0]: no executable \"%s\" on this machine%s", p ? arg : "",
+             p && !strchr(arg, '/') ? " (not on PATH)" : "");
     return -1;
 }
 
@@ -54,33 +87,6 @@ static void rule(const json_t *broker, fl_model_config *cfg)
     cfg->broker.check_lag_s = num(m, "check_lag_s", 0);
     cfg->broker.check_phase_s = num(m, "check_phase_s", -1);
     cfg->broker.whole_seconds = json_is_true(json_object_get(m, "whole_seconds"));
-}
-
-/* arg with the placeholders replaced. */
-static void expand(const char *arg, const fl_broker_site *site, char *out, size_t len)
-{
-    char port[8];
-    snprintf(port, sizeof port, "%u", site->port);
-    const struct {
-        const char *name, *value;
-    } vars[] = { { "{addr}", site->addr }, { "{port}", port }, { "{workdir}", site->workdir } };
-    size_t j = 0;
-    while (*arg && j + 1 < len) {
-        bool replaced = false;
-        for (size_t i = 0; i < sizeof vars / sizeof vars[0] && !replaced; i++) {
-            size_t n = strlen(vars[i].name);
-            if (strncmp(arg, vars[i].name, n) == 0) {
-                j += (size_t)snprintf(out + j, len - j, "%s", vars[i].value);
-                if (j >= len)
-                    j = len - 1;
-                arg += n;
-                replaced = true;
-            }
-        }
-        if (!replaced)
-            out[j++] = *arg++;
-    }
-    out[j] = '\0';
 }
 
 static int prepare(const fl_broker_site *site, fl_broker_launch *out, char *err, size_t errlen)
