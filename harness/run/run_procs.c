@@ -56,10 +56,11 @@ static bool wait_port(runner *r, fl_proc *p, const char *addr, uint16_t port, ui
     probe_arg probe = { addr, port };
     char err[256];
     while (fl_host_run(p->host, probe_port, &probe, err, sizeof err) != 0) {
-        if (fl_proc_reap(p) || fl_now_ns() > deadline || r->interrupted)
+        if (fl_proc_reap(p) || fl_now_ns() > deadline)
             return false;
-        struct timespec ts = { 0, 50 * 1000 * 1000 };
-        nanosleep(&ts, NULL);
+        /* The loop runs meanwhile: a Ctrl-C during RabbitMQ's long start-up is seen at once. */
+        if (!fl_runner_wait(r, NULL, fl_now_ns() + 50 * FL_NS_PER_MS))
+            return false;
     }
     return true;
 }
@@ -147,6 +148,14 @@ int fl_runner_start_broker(runner *r)
     uint64_t deadline = started + (uint64_t)(timeout_s * 1e9);
     bool ready = driver->ready == FL_BROKER_READY_PORT ? wait_port(r, p, addr, sc->broker.port, deadline)
                                                         : fl_runner_wait(r, broker_listening, deadline);
+    if (!ready && (r->interrupted || r->broken))
+        return -1;
+    if (!ready && p->exited) {
+        char status[48];
+        fl_runner_break(r, "%s %s before it was ready; its log: %s/%s.log", p->name,
+                        fl_proc_status_text(p, status, sizeof status), r->workdir, p->name);
+        return -1;
+    }
     if (!ready) {
         fl_runner_break(r, "%s did not %s within %g s; its log: %s/%s.log", p->name,
                         driver->ready == FL_BROKER_READY_PORT ? "accept on its port" : "report listening", timeout_s,

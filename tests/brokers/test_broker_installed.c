@@ -99,3 +99,25 @@ Test(installed, mosquitto_present)
     int code = run(scenario("{\"kind\": \"mosquitto\"}"), NULL, NULL, err, sizeof err);
     cr_expect_neq(code, FL_EXIT_MACHINE, "exit %d: %s", code, err);
 }
+
+/* A broker that dies before it is ready: the run breaks (exit 4) and the
+ * message names the broker's log, which is kept; the test removes it. */
+Test(ready, a_broker_that_exits_names_its_log)
+{
+    char err[2048];
+    int code = run(scenario("{\"kind\": \"command\", \"command\": [\"/bin/false\"]}"), NULL, NULL, err, sizeof err);
+    cr_expect_eq(code, FL_EXIT_BROKEN, "exit %d: %s", code, err);
+    const char *at = strstr(err, "its log: ");
+    cr_assert_not_null(at, "no log named: %s", err);
+    char path[512];
+    cr_assert_eq(sscanf(at + strlen("its log: "), "%511s", path), 1);
+    cr_expect(strstr(path, "/command.log") != NULL, "%s", path);
+    cr_expect_eq(access(path, R_OK), 0, "the log %s is kept", path);
+    char *slash = strrchr(path, '/');
+    cr_assert_not_null(slash);
+    *slash = '\0';
+    cr_assert(strncmp(path, "/tmp/flatline-", 14) == 0, "%s", path);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
+    cr_expect_eq(system(cmd), 0);
+}
