@@ -76,8 +76,9 @@ typedef struct fl_broker_driver {
     int (*installed)(const fl_broker_site *site, char *err, size_t errlen);
     /* Reports every option or field of the broker object this kind lacks. */
     void (*validate)(const json_t *broker, const fl_broker_complain *c);
-    /* Its keep-alive rule (cfg->broker.rule) and the option-derived broker
-     * fields of the model (grace, idle limit, TCP options). */
+    /* Sets its keep-alive rule in cfg->broker (grace, check interval,
+     * whole seconds, lag, phase: model/broker_rule.h); the predictor sets
+     * the rest of the broker side from the options every kind shares. */
     void (*rule)(const json_t *broker, fl_model_config *cfg);
     /* Writes its configuration under site->workdir and fills out. Returns 0,
      * or -1 with err. */

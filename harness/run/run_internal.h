@@ -46,7 +46,7 @@ typedef struct runner {
     const char *phase;
 
     struct fl_capture *capture; /* broker host's wire, when on */
-    struct fl_sockwatch *sockwatch; /* mosquitto: its closes, from socket states */
+    struct fl_sockwatch *sockwatch; /* a black-box broker: its closes, from socket states */
     bool captured;              /* the capture ran (it is closed before the report) */
     fl_conn_heartbeats *heartbeats; /* the capture's counts at the end of the steady phase */
     size_t nheartbeats;
