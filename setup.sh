@@ -42,6 +42,21 @@ if [ ! -f "$here/reports/plot-assets/node_modules/uplot/package.json" ]; then
   npm ci --prefix "$here/reports/plot-assets" --no-audit --no-fund --loglevel=error
 fi
 
+# Broker drivers (harness/brokers/, docs/atlas.md): RabbitMQ with its MQTT
+# plugin from Debian, and aedes from npm pinned by its lockfile, beside the
+# launcher the aedes driver runs. flatline starts a private RabbitMQ node in
+# the broker host and never needs the system one.
+if ! dpkg-query -W -f='${Status}' rabbitmq-server 2>/dev/null | grep -q "install ok installed"; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq --no-install-recommends rabbitmq-server >/dev/null
+fi
+if [ ! -f "$here/harness/brokers/aedes/node_modules/aedes/package.json" ]; then
+  npm ci --prefix "$here/harness/brokers/aedes" --no-audit --no-fund --loglevel=error
+fi
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet rabbitmq-server 2>/dev/null; then
+  systemctl stop rabbitmq-server || true
+fi
+
 # Debian starts a system mosquitto on install; flatline starts its own inside
 # namespaces and never needs the system one on port 1883.
 if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet mosquitto 2>/dev/null; then

@@ -89,6 +89,7 @@ void fl_model_config_defaults(fl_model_config *c)
 {
     memset(c, 0, sizeof *c);
     c->broker.grace = 1.5;
+    c->broker.check_phase_s = -1; /* unknown */
     c->client.keepalive_s = 60;
     c->client.strategy = FL_MS_MQTT;
     c->broker.tcp.retries2 = c->client.tcp.retries2 = 15;

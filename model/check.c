@@ -45,6 +45,9 @@ int fl_model__check_config(const fl_model_config *c, char *err, size_t errlen)
 {
     if (!isfinite(c->broker.grace) || c->broker.grace <= 0)
         return fail(err, errlen, "broker.grace: must be > 0");
+    if (bad_time(c->broker.check_interval_s) || bad_time(c->broker.check_interval_ka) ||
+        bad_time(c->broker.check_lag_s) || !isfinite(c->broker.check_phase_s))
+        return fail(err, errlen, "broker.check_*: must be times >= 0 (check_phase_s: < 0 = unknown)");
     if (bad_time(c->broker.idle_timeout_s))
         return fail(err, errlen, "broker.idle_timeout_s: must be a time >= 0");
     if (bad_time(c->client.keepalive_s) || c->client.keepalive_s > 65535)

@@ -48,6 +48,13 @@ typedef enum fl_model_reference {
 typedef struct fl_model_config {
     struct {
         double grace;          /* MQTT keep-alive multiplier (1.5) */
+        /* The rest of the broker's keep-alive rule (model/broker_rule.h):
+         * a periodic check every check_interval_s + check_interval_ka x KA
+         * (both 0: an exact timer), run up to check_lag_s late, at
+         * check_phase_s + k x interval after the reference (< 0: unknown);
+         * whole_seconds: clock and limit in whole seconds (mosquitto 2.0). */
+        double check_interval_s, check_interval_ka, check_lag_s, check_phase_s;
+        bool whole_seconds;
         double idle_timeout_s; /* application-message idle limit; 0 = off */
         fl_model_tcp tcp;
     } broker;

@@ -1,5 +1,6 @@
 /* What a configuration implies (derived once), and for one phase of the
  * heartbeat every way each side can learn of the death (candidates). */
+#include "model/broker_rule.h"
 #include "model/internal.h"
 
 #include <math.h>
@@ -226,8 +227,9 @@ int fl_model__broker_cands(const fl_model_config *c, const derived *d, const pha
     int n = 0;
     double since_mqtt = fmin(ph->since_hb, ph->since_pub);
     if (d->ka > 0) {
-        double t = fl_model_mqtt_deadline_s(c->broker.grace, d->ka) - since_mqtt;
-        add_cand(cs, &n, FL_DET_KEEPALIVE_TIMEOUT, t, t + USER_TIMER_SLACK_S);
+        fl_broker_rule rule = fl_broker_rule_of(c);
+        fl_window w = fl_broker_rule_window(&rule, d->ka, since_mqtt);
+        add_cand(cs, &n, FL_DET_KEEPALIVE_TIMEOUT, w.lo_s, w.hi_s + USER_TIMER_SLACK_S);
     }
     if (c->broker.idle_timeout_s > 0 && d->pub > 0) {
         double since_app = d->pub_is_hb ? ph->since_hb : ph->since_pub;

@@ -1,5 +1,6 @@
 /* The prediction: the sweep over the heartbeat's unknown phase, the winning
  * detector per side, the explanations, the heartbeat overhead. */
+#include "model/broker_rule.h"
 #include "model/internal.h"
 
 #include <math.h>
@@ -129,8 +130,15 @@ static void explain(const fl_model_config *c, const derived *d, fl_side side, fl
     const fl_model_tcp *t = side == FL_SIDE_BROKER ? &c->broker.tcp : &c->client.tcp;
     switch (det) {
     case FL_DET_KEEPALIVE_TIMEOUT:
-        snprintf(buf, len, "MQTT keep-alive: %g x %g s = %g s after the client's last packet (it sends every %g s)",
-                 c->broker.grace, d->ka, c->broker.grace * d->ka, d->pub_is_hb ? d->pub : d->hb_period);
+        if (c->broker.whole_seconds || c->broker.check_interval_s > 0 || c->broker.check_interval_ka > 0) {
+            fl_broker_rule rule = fl_broker_rule_of(c);
+            char r[120];
+            fl_broker_rule_describe(&rule, d->ka, r, sizeof r);
+            snprintf(buf, len, "MQTT keep-alive: %s after the client's last packet (it sends every %g s)", r,
+                     d->pub_is_hb ? d->pub : d->hb_period);
+        } else
+            snprintf(buf, len, "MQTT keep-alive: %g x %g s = %g s after the client's last packet (it sends every %g s)",
+                     c->broker.grace, d->ka, c->broker.grace * d->ka, d->pub_is_hb ? d->pub : d->hb_period);
         break;
     case FL_DET_IDLE_TIMEOUT:
         snprintf(buf, len, "idle limit: %g s after the last application message (one every %g s)",

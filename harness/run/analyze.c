@@ -471,6 +471,26 @@ static uint64_t first_wire_close(const fl_analysis *a, const char *conn, uint64_
     return best;
 }
 
+/* Behind a masquerading NAT the broker's wire names the NAT's address with,
+ * as a rule, the client's own source port: the one wire conn on that port
+ * (none if two share it). */
+static const char *wire_conn_behind_nat(const fl_analysis *a, const char *conn)
+{
+    const char *port = strrchr(conn, ':'), *found = NULL, *key;
+    const json_t *v;
+    if (!port)
+        return conn;
+    json_object_foreach((json_t *)a->wire, key, v) {
+        const char *p = strrchr(key, ':');
+        if (p && strcmp(p, port) == 0 && strcmp(key, conn) != 0) {
+            if (found)
+                return conn;
+            found = key;
+        }
+    }
+    return found ? found : conn;
+}
+
 static double seconds(uint64_t from, uint64_t to) { return (double)(int64_t)(to - from) / 1e9; }
 
 int fl_analysis_report(fl_analysis *a, const fl_truth *faults, size_t n, uint64_t steady_ns, uint64_t end_ns,
@@ -513,9 +533,12 @@ int fl_analysis_report(fl_analysis *a, const fl_truth *faults, size_t n, uint64_
                 t0 = c->last_rx + truth->nat_timeout_ns;
             const broker_conn *b = c->broker >= 0 ? &a->bc[c->broker] : NULL;
             const char *kind = NULL;
-            uint64_t wire = truth->broker_wire ? first_wire_close(a, c->conn, t0, end_ns, &kind) : 0;
+            const char *wire_conn = c->conn;
+            if (truth->behind_nat && !truth->broker_side && !json_object_get(a->wire, c->conn))
+                wire_conn = wire_conn_behind_nat(a, c->conn);
+            uint64_t wire = truth->broker_wire ? first_wire_close(a, wire_conn, t0, end_ns, &kind) : 0;
             if (truth->broker_wire && !truth->broker_side) {
-                /* no event log (mosquitto): the first FIN or RST its host sent */
+                /* no event log (a black-box broker): the first FIN or RST its host sent */
                 if (wire)
                     fl_report_fault_detected(rf, FL_SIDE_BROKER, kind, seconds(t0, wire));
                 else

@@ -24,8 +24,10 @@ typedef struct fl_truth {
     uint64_t heal_ns;          /* 0: not healed */
     const char *const *addrs;  /* client-side addresses of the hosts it cut */
     size_t naddrs;
-    bool broker_side;          /* the broker logs its closes (false for mosquitto) */
+    bool broker_side;          /* the broker logs its closes (false for a black-box broker driver) */
     bool broker_wire;          /* without a log: the broker host's FIN/RST were captured */
+    bool behind_nat;           /* the cut clients reach the broker through a NAT: the broker's
+                                * wire names the NAT's address, joined by the source port */
     bool client_side;          /* the clients survive to notice (false for power-loss) */
     bool will;                 /* the cut clients have wills and someone watches them */
     const fl_prediction *model; /* may be NULL */

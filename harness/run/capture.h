@@ -1,7 +1,7 @@
 /* Wire capture in the broker host, on every run: every FIN or RST the broker
- * host sends becomes an event, so that a broker without an event log
- * (mosquitto) still has a measured broker-side detection (the first FIN or RST
- * it sends on a connection after the fault); heartbeat segments are counted
+ * host sends becomes an event, so that a broker without an event log (a
+ * black-box driver) still has a measured broker-side detection (the first
+ * FIN or RST it sends on a connection after the fault); heartbeat segments are counted
  * per connection, for the overhead in the report. With --pcap DIR every TCP
  * segment to or from the broker's port is also written to DIR/broker.pcap. */
 #ifndef FLATLINE_HARNESS_CAPTURE_H

@@ -43,30 +43,51 @@ static void slug(const char *name, char *out, size_t len)
     out[j] = '\0';
 }
 
-int fl_proc_start(fl_proc *p, const fl_proc_env *env, const char *config_text, const char *const *extra_argv,
-                  char *err, size_t errlen)
+/* The environment plus add ("NAME=value", replacing NAME), in a static-free
+ * array the caller frees (not its strings: they are environ's and add's). */
+static char **merged_env(char *const *add)
 {
-    char base[64], config_path[512], log_path[512], program[512], events_spec[32], control_spec[32];
-    slug(p->name, base, sizeof base);
-    snprintf(config_path, sizeof config_path, "%s/%s.%s", env->workdir, base,
-             p->kind == FL_PROC_MOSQUITTO ? "conf" : "json");
-    snprintf(log_path, sizeof log_path, "%s/%s.log", env->workdir, base);
-    if (write_text(config_path, config_text, err, errlen) < 0)
-        return -1;
+    size_t n = 0, m = 0;
+    while (environ[n])
+        n++;
+    while (add && add[m])
+        m++;
+    char **out = calloc(n + m + 1, sizeof *out);
+    if (!out)
+        return NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool replaced = false;
+        for (size_t j = 0; j < m && !replaced; j++) {
+            size_t len = strcspn(add[j], "=");
+            replaced = strncmp(environ[i], add[j], len) == 0 && environ[i][len] == '=';
+        }
+        if (!replaced)
+            out[k++] = environ[i];
+    }
+    for (size_t j = 0; j < m; j++)
+        out[k++] = add[j];
+    return out;
+}
 
+/* Spawns argv (with the events and control pipes when asked) in p's host. */
+static int spawn(fl_proc *p, const fl_proc_env *env, const char *const *base, char *const *envp, bool events,
+                 const char *const *extra_argv, char *err, size_t errlen)
+{
+    char log_base[64], log_path[512], events_spec[32], control_spec[32];
+    slug(p->name, log_base, sizeof log_base);
+    snprintf(log_path, sizeof log_path, "%s/%s.log", env->workdir, log_base);
     int ev[2] = { -1, -1 }, ctl[2] = { -1, -1 }, keep[2], nkeep = 0;
     int log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (log_fd < 0) {
         snprintf(err, errlen, "cannot create %s: %s", log_path, strerror(errno));
         return -1;
     }
-    const char *argv[16];
+    const char *argv[64];
     int argc = 0;
-    if (p->kind == FL_PROC_MOSQUITTO) {
-        argv[argc++] = "/usr/sbin/mosquitto";
-        argv[argc++] = "-c";
-        argv[argc++] = config_path;
-    } else {
+    for (size_t i = 0; base[i] && argc < 56; i++)
+        argv[argc++] = base[i];
+    if (events) {
         if (pipe2(ev, O_CLOEXEC) < 0 || (p->kind == FL_PROC_SWARM && pipe2(ctl, O_CLOEXEC) < 0)) {
             snprintf(err, errlen, "%s: pipe: %s", p->name, strerror(errno));
             goto fail;
@@ -77,12 +98,7 @@ int fl_proc_start(fl_proc *p, const fl_proc_env *env, const char *config_text, c
          * an unprivileged pipe may have (fs.pipe-max-size, 1 MiB by default);
          * a smaller pipe still works. */
         fcntl(ev[1], F_SETPIPE_SZ, 1 << 20);
-        snprintf(program, sizeof program, "%s/%s", env->bindir,
-                 p->kind == FL_PROC_BROKER ? "flatline-broker" : "flatline-swarm");
         snprintf(events_spec, sizeof events_spec, "fd:%d", ev[1]);
-        argv[argc++] = program;
-        argv[argc++] = "--config";
-        argv[argc++] = config_path;
         argv[argc++] = "--events";
         argv[argc++] = events_spec;
         keep[nkeep++] = ev[1];
@@ -93,21 +109,18 @@ int fl_proc_start(fl_proc *p, const fl_proc_env *env, const char *config_text, c
             keep[nkeep++] = ctl[0];
         }
     }
-    for (size_t i = 0; extra_argv && extra_argv[i] && argc < 15; i++)
+    for (size_t i = 0; extra_argv && extra_argv[i] && argc < 63; i++)
         argv[argc++] = extra_argv[i];
     argv[argc] = NULL;
 
-    /* The child inherits 0-2: point 1 and 2 at its log file for the spawn only. */
-    fflush(stdout);
-    fflush(stderr);
-    int saved_out = dup(STDOUT_FILENO), saved_err = dup(STDERR_FILENO);
-    dup2(log_fd, STDOUT_FILENO);
-    dup2(log_fd, STDERR_FILENO);
-    pid_t pid = fl_host_spawn(p->host, (char *const *)argv, NULL, keep, (size_t)nkeep, err, errlen);
-    dup2(saved_out, STDOUT_FILENO);
-    dup2(saved_err, STDERR_FILENO);
-    close(saved_out);
-    close(saved_err);
+    char **merged = envp ? merged_env(envp) : NULL;
+    if (envp && !merged) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    fl_spawn_io io = { .stdin_fd = -1, .stdout_fd = log_fd, .stderr_fd = log_fd };
+    pid_t pid = fl_host_spawn_io(p->host, (char *const *)argv, merged, keep, (size_t)nkeep, &io, err, errlen);
+    free(merged);
     if (pid < 0)
         goto fail;
     close(log_fd);
@@ -132,6 +145,25 @@ fail:
             close(ctl[i]);
     }
     return -1;
+}
+
+int fl_proc_start(fl_proc *p, const fl_proc_env *env, const char *config_text, const char *const *extra_argv,
+                  char *err, size_t errlen)
+{
+    char base[64], config_path[512], program[512];
+    slug(p->name, base, sizeof base);
+    snprintf(config_path, sizeof config_path, "%s/%s.json", env->workdir, base);
+    if (write_text(config_path, config_text, err, errlen) < 0)
+        return -1;
+    snprintf(program, sizeof program, "%s/flatline-swarm", env->bindir);
+    const char *argv[] = { program, "--config", config_path, NULL };
+    return spawn(p, env, argv, NULL, true, extra_argv, err, errlen);
+}
+
+int fl_proc_start_argv(fl_proc *p, const fl_proc_env *env, char *const *argv, char *const *envp, bool event_log,
+                       char *err, size_t errlen)
+{
+    return spawn(p, env, (const char *const *)argv, envp, event_log, NULL, err, errlen);
 }
 
 int fl_proc_command(fl_proc *p, const char *command)

@@ -1,5 +1,5 @@
-/* The processes of a run: flatline-broker (or Debian's mosquitto) in the
- * broker host and flatline-swarm processes in the client hosts, each with its
+/* The processes of a run: the broker under test (as its driver,
+ * harness/brokers/, describes it) in the broker host and flatline-swarm processes in the client hosts, each with its
  * event log on a pipe into the runner's loop and, for swarms, a control pipe.
  * Their stdout and stderr go to a log file in the run's work directory. */
 #ifndef FLATLINE_HARNESS_PROCS_H
@@ -15,7 +15,7 @@
 #include "harness/run/evpipe.h"
 #include "netem/netem.h"
 
-typedef enum fl_proc_kind { FL_PROC_BROKER, FL_PROC_MOSQUITTO, FL_PROC_SWARM } fl_proc_kind;
+typedef enum fl_proc_kind { FL_PROC_BROKER, FL_PROC_SWARM } fl_proc_kind;
 
 typedef struct fl_proc {
     fl_proc_kind kind;
@@ -25,7 +25,7 @@ typedef struct fl_proc {
     int status;         /* waitpid status once exited */
     bool exited, expected_exit;
     int control_fd;     /* swarm: write end of its control pipe, else -1 */
-    fl_evpipe *events;  /* NULL for mosquitto */
+    fl_evpipe *events;  /* NULL for a broker without an event log */
     /* swarm */
     int group, host_index, part;
     unsigned clients;
@@ -43,11 +43,17 @@ typedef struct fl_proc_env {
     void *arg;           /* for the callbacks; the fl_evpipe's name is the process's */
 } fl_proc_env;
 
-/* config is the complete JSON config file content for broker or swarm; for
- * mosquitto its text config. extra_argv (NULL-terminated, may be NULL) is
- * appended. Returns 0, or -1 with err. */
+/* A swarm: config is its complete JSON config file content. extra_argv
+ * (NULL-terminated, may be NULL) is appended. Returns 0, or -1 with err. */
 int fl_proc_start(fl_proc *p, const fl_proc_env *env, const char *config_text, const char *const *extra_argv,
                   char *err, size_t errlen);
+
+/* A broker (or its helper) as its driver describes it: argv (argv[0] an
+ * absolute path), env added to the runner's environment (NULL-terminated,
+ * may be NULL); with event_log its event log comes on a pipe (--events fd:N
+ * is appended). Its output goes to <workdir>/<p->name>.log. */
+int fl_proc_start_argv(fl_proc *p, const fl_proc_env *env, char *const *argv, char *const *envp, bool event_log,
+                       char *err, size_t errlen);
 
 /* Puts process pid (0: the caller) under SCHED_FIFO at priority, with
  * SCHED_RESET_ON_FORK so that its own children run normally. Returns 0, or

@@ -15,6 +15,7 @@
 #include "harness/run/capture.h"
 #include "core/exit.h"
 #include "core/clock.h"
+#include "harness/brokers/brokers.h"
 #include "harness/run/run_internal.h"
 #include "harness/run/sockwatch.h"
 #include "harness/run/topology.h"
@@ -224,14 +225,15 @@ static void on_wire_event(json_t *ev, void *arg)
     }
 }
 
-/* mosquitto has no event log: the moment it closes a connection is seen in
+/* A broker without an event log (its driver says black-box): the moment it closes a connection is seen in
  * the broker host, as the socket leaving ESTABLISHED (sock_diag) or a FIN or
  * RST on the wire, whichever comes first. The capture runs on every run: it
  * counts the heartbeat traffic for the overhead. --pcap DIR keeps it. */
 static int start_capture(runner *r)
 {
     char err[256] = "";
-    if (r->sc->broker.kind == FL_BROKER_MOSQUITTO) {
+    bool black_box = r->sc->broker.driver->observe == FL_BROKER_BLACK_BOX;
+    if (black_box) {
         r->sockwatch = fl_sockwatch_open(fl_netem_broker(r->net), r->sc->broker.port, 20 * FL_NS_PER_MS, r->loop,
                                          on_wire_event, r, err, sizeof err);
         if (!r->sockwatch) {
@@ -241,7 +243,7 @@ static int start_capture(runner *r)
     }
     r->capture = fl_capture_open(fl_netem_broker(r->net), fl_netem_broker_addr(r->net), r->sc->broker.port,
                                  r->opt->pcap_dir, r->loop, on_wire_event, r, err, sizeof err);
-    if (!r->capture && !r->opt->pcap_dir && r->sc->broker.kind != FL_BROKER_MOSQUITTO) {
+    if (!r->capture && !r->opt->pcap_dir && !black_box) {
         /* Only the overhead needs it here: the run goes on without. */
         fl_progress_note(&r->progress, "warning: no capture in the broker host, no overhead measured: %s", err);
         return 0;
@@ -301,21 +303,19 @@ static int preflight(const fl_scenario *sc, const fl_run_options *opt)
         return FL_EXIT_MACHINE;
     }
     char path[1024];
-    const char *needed[2] = { sc->broker.kind == FL_BROKER_REFERENCE ? "flatline-broker" : NULL, "flatline-swarm" };
-    for (int i = 0; i < 2; i++) {
-        if (!needed[i])
-            continue;
-        snprintf(path, sizeof path, "%s/%s", opt->bindir, needed[i]);
-        if (access(path, X_OK) != 0) {
-            fprintf(stderr, "%s: %s not found next to flatline (%s); build it first\n", program_invocation_short_name, needed[i], path);
-            return FL_EXIT_MACHINE;
-        }
-    }
-    if (sc->broker.kind == FL_BROKER_MOSQUITTO && access("/usr/sbin/mosquitto", X_OK) != 0) {
-        fprintf(stderr, "%s: the scenario needs /usr/sbin/mosquitto (apt-get install mosquitto)\n", program_invocation_short_name);
+    snprintf(path, sizeof path, "%s/flatline-swarm", opt->bindir);
+    if (access(path, X_OK) != 0) {
+        fprintf(stderr, "%s: flatline-swarm not found next to flatline (%s); build it first\n", program_invocation_short_name, path);
         return FL_EXIT_MACHINE;
     }
-    char err[256];
+    char err[512];
+    /* The broker's driver knows what it needs and which package has it. */
+    fl_broker_site site = { .broker = sc->broker.object, .scenario = sc->name, .bindir = opt->bindir };
+    if (sc->broker.driver->installed(&site, err, sizeof err) < 0) {
+        fprintf(stderr, "%s: broker kind \"%s\": %s [%s]\n", program_invocation_short_name, sc->broker.driver->kind, err,
+                sc->broker.driver->package);
+        return FL_EXIT_MACHINE;
+    }
     if (sc->broker.realtime_priority && fl_proc_realtime_possible(sc->broker.realtime_priority, err, sizeof err) < 0) {
         fprintf(stderr, "%s: $.broker.realtime_priority: this machine refuses %s\n", program_invocation_short_name, err);
         return FL_EXIT_MACHINE;

@@ -46,13 +46,15 @@ typedef struct runner {
     const char *phase;
 
     struct fl_capture *capture; /* broker host's wire, when on */
-    struct fl_sockwatch *sockwatch; /* mosquitto: its closes, from socket states */
+    struct fl_sockwatch *sockwatch; /* a black-box broker: its closes, from socket states */
     bool captured;              /* the capture ran (it is closed before the report) */
     fl_conn_heartbeats *heartbeats; /* the capture's counts at the end of the steady phase */
     size_t nheartbeats;
     bool heartbeats_counted;
     uint64_t heartbeats_ns; /* when they were counted: the overhead's window ends there */
     fl_proc broker;
+    fl_proc broker_helper;  /* a process the broker needs (RabbitMQ's epmd); pid 0: none */
+    double broker_start_s;  /* from its start to ready */
     bool broker_listening;
     char broker_scheduling[32]; /* read back once it listened; "" before */
     fl_proc *swarms;

@@ -8,6 +8,7 @@
 #include "core/exit.h"
 #include "core/clock.h"
 #include "reports/report.h"
+#include "harness/brokers/brokers.h"
 #include "harness/scenario/predict.h"
 #include "harness/run/run_internal.h"
 
@@ -87,6 +88,14 @@ static bool idle_model(runner *r, uint64_t end_ns, fl_overhead *out)
     return true;
 }
 
+/* The fault's clients talk to the broker through a NAT (a black-box broker
+ * sees the NAT's address, not theirs). */
+static bool fault_behind_nat(const fl_scenario *sc, const fl_sc_fault *f)
+{
+    int g = fl_fault_group(sc, f);
+    return f->middlebox >= 0 || (g >= 0 && sc->groups[g].behind >= 0);
+}
+
 int fl_runner_write_report(runner *r, int64_t start_realtime_ns, bool complete)
 {
     const fl_scenario *sc = r->sc;
@@ -124,8 +133,9 @@ int fl_runner_write_report(runner *r, int64_t start_realtime_ns, bool complete)
             .heal_ns = f->healed ? f->heal_ns : 0,
             .addrs = (const char *const *)f->addrs,
             .naddrs = f->naddrs,
-            .broker_side = sc->broker.kind == FL_BROKER_REFERENCE,
+            .broker_side = sc->broker.driver->observe == FL_BROKER_EVENT_LOG,
             .broker_wire = r->captured,
+            .behind_nat = fault_behind_nat(sc, f->spec),
             .client_side = f->spec->kind != FL_FAULT_POWER_LOSS,
             .will = f->have_model && f->model.side[FL_SIDE_WILL].applicable,
             .model = f->have_model ? &f->model : NULL,

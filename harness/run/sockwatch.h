@@ -1,7 +1,7 @@
 /* Watches the broker host's established TCP connections through sock_diag
  * (NETLINK_SOCK_DIAG, the interface of ss(8)) and reports each one that stops
- * being established: the moment a broker without an event log (mosquitto)
- * closed it. The FIN itself may never reach the wire (its neighbour entry is
+ * being established: the moment a broker without an event log (a black-box
+ * driver) closed it. The FIN itself may never reach the wire (its neighbour entry is
  * gone after a cable pull), so the socket state is the reliable witness.
  * Polled on the runner's loop; precise to the poll interval. */
 #ifndef FLATLINE_HARNESS_SOCKWATCH_H

@@ -1,5 +1,7 @@
 #include "harness/scenario/predict.h"
 
+#include "harness/brokers/brokers.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,8 +77,8 @@ void fl_predict_group_config(const fl_scenario *sc, int gi, fl_model_config *cfg
     const json_t *opt = sc->broker.options, *swarm = g->swarm;
     fl_model_config_defaults(cfg);
 
-    bool mosquitto = sc->broker.kind == FL_BROKER_MOSQUITTO;
-    cfg->broker.grace = mosquitto ? 1.5 : num(opt, "grace", 1.5);
+    /* The broker's keep-alive rule is its driver's (grace, periodic check, rounding). */
+    sc->broker.driver->rule(sc->broker.object, cfg);
     cfg->broker.idle_timeout_s = num(opt, "idle_timeout", 0);
     tcp_keepalive(json_object_get(opt, "tcp_keepalive"), &cfg->broker.tcp);
     cfg->broker.tcp.user_timeout_s = num(opt, "tcp_user_timeout_ms", 0) / 1000.0;
@@ -84,7 +86,7 @@ void fl_predict_group_config(const fl_scenario *sc, int gi, fl_model_config *cfg
 
     /* The Keep Alive the broker grants and enforces. */
     double ka = g->keepalive;
-    double max_ka = num(opt, "max_keepalive", mosquitto ? 65535 : 0);
+    double max_ka = num(opt, "max_keepalive", 0);
     if (ka == 0 && num(opt, "keepalive_zero_ceiling", 0) > 0)
         ka = num(opt, "keepalive_zero_ceiling", 0);
     if (max_ka > 0 && ka > max_ka)

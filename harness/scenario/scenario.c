@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "harness/brokers/brokers.h"
 #include "harness/scenario/feasible.h"
 #include "harness/scenario/jsonpos.h"
 #include "harness/scenario/profiles.h"
@@ -140,19 +141,29 @@ static void check_with_broker(const json_t *options, fl_diag *d)
 #endif
 }
 
+/* The drivers report through this (they do not know fl_diag). */
+static void driver_error(void *arg, const char *path, bool key, const char *message)
+{
+    fl_diag_error(arg, path, key, "%s", message);
+}
+
 static void load_broker(fl_scenario *sc, const json_t *b, fl_diag *d)
 {
-    sc->broker.kind = FL_BROKER_REFERENCE;
+    sc->broker.driver = fl_broker_driver_find("reference");
     sc->broker.port = 1883;
     sc->broker.link = -1;
     if (!b) {
         sc->broker.options = json_object();
-        json_object_set_new(sc->doc, "broker", json_pack("{s:s, s:o}", "kind", "reference", "options",
-                                                         sc->broker.options));
+        b = json_pack("{s:s, s:o}", "kind", "reference", "options", sc->broker.options);
+        json_object_set_new(sc->doc, "broker", (json_t *)b);
+        sc->broker.object = b;
         return;
     }
-    if (strcmp(str_or(b, "kind", "reference"), "mosquitto") == 0)
-        sc->broker.kind = FL_BROKER_MOSQUITTO;
+    sc->broker.object = b;
+    /* The shape check has refused a kind without a driver. */
+    const fl_broker_driver *driver = fl_broker_driver_find(str_or(b, "kind", "reference"));
+    if (driver)
+        sc->broker.driver = driver;
     json_t *port = json_object_get(b, "port");
     if (port)
         sc->broker.port = (uint16_t)json_integer_value(port);
@@ -171,19 +182,8 @@ static void load_broker(fl_scenario *sc, const json_t *b, fl_diag *d)
     if (link && (sc->broker.link = find_link(sc, link)) < 0)
         fl_diag_error(d, "$.broker.link", false, "no link profile named \"%s\" in $.links", link);
     check_with_broker(sc->broker.options, d);
-    if (sc->broker.kind == FL_BROKER_MOSQUITTO) {
-        char path[PATH_LEN];
-        for (const char *const *o = fl_reference_only_broker_options; *o; o++) {
-            if (!json_object_get(sc->broker.options, *o))
-                continue;
-            snprintf(path, sizeof path, "$.broker.options");
-            fl_jsonpath_member(path, sizeof path, *o);
-            fl_diag_error(d, path, true, "mosquitto has no \"%s\" option (only the reference broker does)", *o);
-        }
-        if (strcmp(str_or(sc->broker.options, "duplicate_client_id", "takeover"), "reject") == 0)
-            fl_diag_error(d, "$.broker.options.duplicate_client_id", false,
-                          "mosquitto always takes over a duplicate client id; \"reject\" needs the reference broker");
-    }
+    fl_broker_complain complain = { driver_error, d };
+    sc->broker.driver->validate(b, &complain);
 }
 
 /* The named network profile at path, or NULL after an error naming it. */

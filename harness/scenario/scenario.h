@@ -15,10 +15,11 @@
  * (the swarm itself refuses more than its descriptor limit allows). */
 #define FL_SWARM_SPLIT 10000u
 
-typedef enum fl_broker_kind { FL_BROKER_REFERENCE, FL_BROKER_MOSQUITTO } fl_broker_kind;
+struct fl_broker_driver;
 
 typedef struct fl_sc_broker {
-    fl_broker_kind kind;
+    const struct fl_broker_driver *driver; /* harness/brokers/brokers.h: everything that depends on the kind */
+    const json_t *object;                  /* the "broker" object as written, with "options" (borrowed) */
     uint16_t port;
     json_t *options; /* broker config keys, without "listen" (borrowed) */
     json_t *sysctls; /* may be NULL */

@@ -2,6 +2,8 @@
 
 #include <stddef.h>
 
+#include "harness/brokers/brokers.h"
+
 /* Building blocks. */
 static const fl_shape seconds_ge0 = { .types = FL_T_NUM, .what = "a number of seconds >= 0", .has_min = true, .min = 0,
                                       .has_max = true, .max = 86400 };
@@ -70,13 +72,30 @@ static const fl_field broker_option_fields[] = {
     { "connect_timeout", &seconds_ge0, false },
     { NULL, NULL, false },
 };
-const char *const fl_reference_only_broker_options[] = {
-    "grace", "v3_keepalive_over_max", "keepalive_zero_ceiling", "idle_timeout", "tcp_keepalive",
-    "tcp_user_timeout_ms", NULL,
-};
 static const fl_shape broker_options = { .types = FL_T_OBJ, .what = "an object of broker options", .fields = broker_option_fields };
-static const char *const broker_kinds[] = { "reference", "mosquitto", NULL };
-static const fl_shape broker_kind = { .types = FL_T_STR, .what = "a broker kind", .choices = broker_kinds };
+static const fl_shape broker_kind = { .types = FL_T_STR, .what = "a broker kind", .choices = fl_broker_kinds };
+/* kind "command": the program and its keep-alive rule (model/broker_rule.h). */
+static const fl_shape command_arg = { .types = FL_T_STR, .what = "a string", .max_len = 1024 };
+static const fl_shape command = { .types = FL_T_ARR, .what = "an array of strings (program, arguments)",
+                                  .items = &command_arg, .min_items = 1, .max_items = 40 };
+static const fl_shape rule_seconds = { .types = FL_T_NUM, .what = "a number of seconds (0 to 3600)", .has_min = true,
+                                       .min = 0, .has_max = true, .max = 3600 };
+static const fl_shape rule_phase = { .types = FL_T_NUM, .what = "a number of seconds (-1: unknown, up to 3600)",
+                                     .has_min = true, .min = -1, .has_max = true, .max = 3600 };
+static const fl_shape rule_ka = { .types = FL_T_NUM, .what = "a multiple of Keep Alive (0 to 10)", .has_min = true,
+                                  .min = 0, .has_max = true, .max = 10 };
+static const fl_shape rule_grace = { .types = FL_T_NUM, .what = "a keep-alive grace factor (0.5 to 10)",
+                                     .has_min = true, .min = 0.5, .has_max = true, .max = 10 };
+static const fl_field model_fields[] = {
+    { "grace", &rule_grace, false },
+    { "check_interval_s", &rule_seconds, false },
+    { "check_interval_ka", &rule_ka, false },
+    { "whole_seconds", &boolean, false },
+    { "check_lag_s", &rule_seconds, false },
+    { "check_phase_s", &rule_phase, false },
+    { NULL, NULL, false },
+};
+static const fl_shape broker_model = { .types = FL_T_OBJ, .what = "a broker keep-alive rule", .fields = model_fields };
 static const fl_shape port = { .types = FL_T_INT, .what = "a TCP port (1 to 65535)", .has_min = true, .min = 1, .has_max = true,
                                .max = 65535 };
 static const fl_shape rt_priority = { .types = FL_T_INT, .what = "a SCHED_FIFO priority (1 to 99)", .has_min = true,
@@ -88,6 +107,8 @@ static const fl_field broker_fields[] = {
     { "options", &broker_options, false },
     { "sysctls", &sysctls, false },
     { "link", &name_str, false },
+    { "command", &command, false },
+    { "model", &broker_model, false },
     { NULL, NULL, false },
 };
 static const fl_shape broker = { .types = FL_T_OBJ, .what = "an object", .fields = broker_fields };

@@ -7,7 +7,4 @@
 
 extern const fl_shape fl_scenario_shape;
 
-/* Broker options that only the reference broker has: refused for mosquitto. */
-extern const char *const fl_reference_only_broker_options[];
-
 #endif

@@ -19,14 +19,15 @@ schema = json.load(open(os.path.join(root, "docs/scenario.schema.json")))
 jsonschema.Draft202012Validator.check_schema(schema)
 validator = jsonschema.Draft202012Validator(schema)
 failed = 0
-for path in sorted(glob.glob(os.path.join(root, "scenarios/*.json"))):
+for path in sorted(glob.glob(os.path.join(root, "scenarios/*.json")) + glob.glob(os.path.join(root, "scenarios/stacks/*.json"))):
     errors = list(validator.iter_errors(json.load(open(path))))
     if errors:
         failed += 1
         print(f"{path}: {errors[0].json_path}: {errors[0].message}")
 # Shape errors the schema can express as well as flatline validate.
 shape_errors = ["future-version", "unknown-top-field", "missing-groups", "empty-groups", "wrong-type-keepalive",
-                "keepalive-range", "negative-duration", "fault-kind", "expect-bad-op", "broker-option-type"]
+                "keepalive-range", "negative-duration", "fault-kind", "expect-bad-op", "broker-option-type",
+                "broker-kind-unknown", "command-empty", "command-model-field", "command-model-range"]
 for name in shape_errors:
     path = os.path.join(root, "tests/bad-scenarios", name + ".json")
     if validator.is_valid(json.load(open(path))):

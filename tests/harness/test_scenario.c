@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
+#include "harness/brokers/brokers.h"
 #include "harness/scenario/scenario.h"
 
 static fl_scenario *parse(const char *text, fl_diag *d)
@@ -70,7 +71,7 @@ Test(scenario, defaults)
                             "\"groups\":[{\"name\":\"g\",\"clients_per_host\":1,\"keepalive\":1}]}",
                             &d);
     cr_assert_not_null(sc, "%s", d.first);
-    cr_expect_eq(sc->broker.kind, FL_BROKER_REFERENCE);
+    cr_expect_str_eq(sc->broker.driver->kind, "reference");
     cr_expect_eq(sc->broker.port, 1883);
     cr_expect(json_is_object(sc->broker.options));
     cr_expect_eq(sc->seed, 1);
