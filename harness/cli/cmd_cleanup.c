@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "harness/cli/cli.h"
+#include "harness/run/vm_run.h"
 #include "netem/netem.h"
 
 /* Each run keeps its configs and process logs in /tmp/flatline-fl<pid>-XXXXXX
@@ -51,6 +52,9 @@ static int remove_stale_workdirs(void)
             continue;
         char path[300];
         snprintf(path, sizeof path, "/tmp/%s", e->d_name);
+        /* A killed virtual-time run's qemu still runs until its timeout. */
+        if (fl_vm_kill_stale(path))
+            printf("killed the VM of a stale virtual-time run (%s)\n", path);
         if (nftw(path, remove_entry, 8, FTW_DEPTH | FTW_PHYS) == 0)
             removed++;
         else
