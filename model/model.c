@@ -3,6 +3,7 @@
  * phase of the heartbeat, so the model sweeps that phase and reports the
  * earliest and the latest detection over it. */
 #include "model/model.h"
+#include "model/timer_wheel.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -10,7 +11,7 @@
 
 #define INF INFINITY
 #define TCP_RTO_MAX_S 120.0
-#define JIFFY_S 0.004             /* HZ = 250 */
+#define JIFFY_S (1.0 / model_hz)  /* the kernel's HZ: fl_model_set_hz */
 #define USER_TIMER_SLACK_S 0.001  /* hrtimer-based epoll waits: well under 1 ms late */
 #define DEFAULT_MISSES 3
 #define ADAPTIVE_FLOOR_S 0.2      /* clients/strategy.c ADAPTIVE_TIMEOUT_FLOOR_NS */
@@ -56,19 +57,18 @@ double fl_model_retries2_s(int r)
     return 204.6 + (r - 9) * TCP_RTO_MAX_S;
 }
 
-/* Timer wheel (kernel/time/timer.c) at HZ=250: level n holds arms up to
- * 64 x 8^n jiffies with granularity 8^n jiffies. Level 0 is folded into
- * level 1 as linux-facts.md states it ("under 2 s up to 32 ms"). */
+static unsigned model_hz = 250; /* this machine's and Debian's kernels */
+
+void fl_model_set_hz(unsigned hz) { model_hz = hz ? hz : 250; }
+unsigned fl_model_hz(void) { return model_hz; }
+
+/* Timer wheel (model/timer_wheel.h) at the kernel's HZ. Level 0 (exact to the
+ * jiffy) is widened to level 1's 8 jiffies as linux-facts.md states it
+ * ("under 2 s up to 32 ms"): the tick and the softirq that runs the timer
+ * come on top. */
 double fl_model_timer_slack_s(double arm_s)
 {
-    double limit = 512 * JIFFY_S, gran = 8 * JIFFY_S;
-    for (int level = 1; level < 8; level++) {
-        if (arm_s < limit)
-            return gran;
-        limit *= 8;
-        gran *= 8;
-    }
-    return gran;
+    return fmax(fl_timer_wheel_slack_s(model_hz, arm_s), 8 * JIFFY_S);
 }
 
 const char *fl_detector_name(fl_detector d)
@@ -399,7 +399,13 @@ static void tcp_cands(const fl_model_tcp *t, double rtt, double last_rx, double 
     if (t->keepalive) {
         int k = keepalive_probes(t->idle_s, t->interval_s, t->count, t->user_timeout_s);
         klo = last_rx + t->idle_s + k * t->interval_s;
-        khi = klo + fl_model_timer_slack_s(t->idle_s) + k * fl_model_timer_slack_s(t->interval_s);
+        /* The idle timer up to its slack late; the first probe timer too (the
+         * idle timer may have re-armed for a remainder off the bucket grid);
+         * every later probe re-arms from its own bucket's end: exactly the
+         * wheel's period (75 s -> 75.776 s at HZ=250). */
+        double late = fl_timer_wheel_period_s(model_hz, t->interval_s) - t->interval_s;
+        khi = klo + fl_model_timer_slack_s(t->idle_s) + (k > 0 ? fl_model_timer_slack_s(t->interval_s) : 0) +
+              (k > 1 ? (k - 1) * late : 0);
     }
     if (isfinite(sd))
         retransmit(t, rtt, sd, &rlo, &rhi);

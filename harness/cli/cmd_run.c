@@ -432,6 +432,8 @@ int fl_cmd_run(int argc, char **argv)
         usage(stderr);
         return FL_EXIT_USAGE;
     }
+    if (fl_vm_is_guest())
+        fl_vm_guest_setup();
     /* Options may also follow the scenario: flatline run s.json -o r.json. */
     opt.scenario_path = argv[optind];
     if (opt.pcap_dir && access(opt.pcap_dir, W_OK) != 0) {

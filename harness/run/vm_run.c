@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "core/exit.h"
+#include "model/model.h"
 
 #ifndef FLATLINE_VM_DIR
 #define FLATLINE_VM_DIR "tests/vm"
@@ -34,6 +35,14 @@ bool fl_vm_is_guest(void)
 {
     const char *g = getenv("FLATLINE_VTIME_GUEST");
     return g && strcmp(g, "1") == 0;
+}
+
+void fl_vm_guest_setup(void)
+{
+    const char *hz = getenv("FLATLINE_KERNEL_HZ");
+    long v = hz ? strtol(hz, NULL, 10) : 0;
+    if (v > 0 && v <= 10000)
+        fl_model_set_hz((unsigned)v);
 }
 
 static double now_s(void)

@@ -20,6 +20,10 @@ typedef struct fl_vm_run_options {
  * here (vtime-guest sets FLATLINE_VTIME_GUEST=1). */
 bool fl_vm_is_guest(void);
 
+/* In the guest: the model's timer slack follows the guest kernel's HZ
+ * (FLATLINE_KERNEL_HZ, from its config, set by vtime-guest). */
+void fl_vm_guest_setup(void);
+
 /* Runs the scenario in the VM; returns flatline's exit code (FL_EXIT_*):
  * the guest run's own, 3 when the VM cannot start here (no qemu, no kernel),
  * 4 when the VM broke or its host-side timeout killed it. */
