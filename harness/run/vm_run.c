@@ -167,6 +167,14 @@ int fl_vm_run(const fl_vm_run_options *o)
     else
         snprintf(host_to, sizeof host_to, "%.0f", 600 + o->duration_s / 10);
     snprintf(pidfile, sizeof pidfile, "%s/qemu.pid", scratch);
+    /* The guest sees the scratch dir but not the rest of the host's /tmp. */
+    char scenario_copy[PATH_MAX];
+    snprintf(scenario_copy, sizeof scenario_copy, "%s/scenario.json", scratch);
+    if (copy_file(scenario, scenario_copy) < 0) {
+        fprintf(stderr, "flatline: cannot copy %s to %s: %s\n", scenario, scenario_copy, strerror(errno));
+        nftw(scratch, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+        return FL_EXIT_MACHINE;
+    }
     char *argv[24];
     int n = 0;
     argv[n++] = vm;
@@ -187,7 +195,7 @@ int fl_vm_run(const fl_vm_run_options *o)
     argv[n++] = guest;
     argv[n++] = scratch;
     argv[n++] = (char *)o->bindir;
-    argv[n++] = scenario;
+    argv[n++] = scenario_copy;
     argv[n++] = guest_to;
     argv[n] = NULL;
 
