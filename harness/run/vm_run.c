@@ -239,8 +239,8 @@ int fl_vm_run(const fl_vm_run_options *o)
         }
     }
     fprintf(stderr, "flatline: virtual time: %.1f s of host wall time\n", wall);
-    if (o->keep)
-        fprintf(stderr, "flatline: --keep: the guest's outputs are in %s\n", scratch);
+    if (o->keep || code == FL_EXIT_BROKEN)
+        fprintf(stderr, "flatline: the guest's outputs (output.txt, guest.json, workdirs/) are kept in %s\n", scratch);
     else
         nftw(scratch, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
     return code;
