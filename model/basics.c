@@ -35,19 +35,18 @@ double fl_model_retries2_s(int r)
     return 204.6 + (r - 9) * TCP_RTO_MAX_S;
 }
 
-/* Timer wheel (kernel/time/timer.c) at HZ=250: level n holds arms up to
- * 64 x 8^n jiffies with granularity 8^n jiffies. Level 0 is folded into
- * level 1 as linux-facts.md states it ("under 2 s up to 32 ms"). */
+static unsigned model_hz = 250; /* this machine's and Debian's kernels */
+
+void fl_model_set_hz(unsigned hz) { model_hz = hz ? hz : 250; }
+unsigned fl_model_hz(void) { return model_hz; }
+
+/* Timer wheel (model/timer_wheel.h) at the kernel's HZ. Level 0 (exact to the
+ * jiffy) is widened to level 1's 8 jiffies as linux-facts.md states it
+ * ("under 2 s up to 32 ms"): the tick and the softirq that runs the timer
+ * come on top. */
 double fl_model_timer_slack_s(double arm_s)
 {
-    double limit = 512 * JIFFY_S, gran = 8 * JIFFY_S;
-    for (int level = 1; level < 8; level++) {
-        if (arm_s < limit)
-            return gran;
-        limit *= 8;
-        gran *= 8;
-    }
-    return gran;
+    return fmax(fl_timer_wheel_slack_s(model_hz, arm_s), 8 * JIFFY_S);
 }
 
 const char *fl_detector_name(fl_detector d)

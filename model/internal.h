@@ -5,6 +5,7 @@
 #define FLATLINE_MODEL_INTERNAL_H
 
 #include "model/model.h"
+#include "model/timer_wheel.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -12,7 +13,7 @@
 #define INF INFINITY
 #define INF INFINITY
 #define TCP_RTO_MAX_S 120.0
-#define JIFFY_S 0.004             /* HZ = 250 */
+#define JIFFY_S (1.0 / fl_model_hz()) /* the kernel's HZ: fl_model_set_hz */
 #define USER_TIMER_SLACK_S 0.001  /* hrtimer-based epoll waits: well under 1 ms late */
 #define DEFAULT_MISSES 3
 #define ADAPTIVE_FLOOR_S 0.2      /* clients/strategy.c ADAPTIVE_TIMEOUT_FLOOR_NS */

@@ -171,8 +171,13 @@ double fl_model_mqtt_deadline_s(double grace, double keepalive_s);
 double fl_model_tcp_keepalive_s(double idle_s, double interval_s, int count, double user_timeout_s);
 /* tcp_retries2 time model M(r) (tcp_model_timeout with TCP_RTO_MIN 200 ms). */
 double fl_model_retries2_s(int retries2);
-/* How late a kernel timer armed for arm_s can fire at HZ=250 (timer wheel granularity). */
+/* How late a kernel timer armed for arm_s can fire at the kernel's HZ (timer
+ * wheel granularity, model/timer_wheel.h). */
 double fl_model_timer_slack_s(double arm_s);
+/* The HZ of the kernel the connections run on (default 250): `flatline run
+ * --virtual-time` sets the guest kernel's. Process-wide. */
+void fl_model_set_hz(unsigned hz);
+unsigned fl_model_hz(void);
 
 /* A human table of the prediction (and the configuration that gave it), for
  * `flatline model` and the terminal summary. Returns 0, -1 on write error. */

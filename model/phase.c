@@ -172,7 +172,13 @@ static void tcp_cands(const fl_model_tcp *t, double rtt, double last_rx, double 
     if (t->keepalive) {
         int k = fl_model__keepalive_probes(t->idle_s, t->interval_s, t->count, t->user_timeout_s);
         klo = last_rx + t->idle_s + k * t->interval_s;
-        khi = klo + fl_model_timer_slack_s(t->idle_s) + k * fl_model_timer_slack_s(t->interval_s);
+        /* The idle timer up to its slack late; the first probe timer too (the
+         * idle timer may have re-armed for a remainder off the bucket grid);
+         * every later probe re-arms from its own bucket's end: exactly the
+         * wheel's period (75 s -> 75.776 s at HZ=250). */
+        double late = fl_timer_wheel_period_s(fl_model_hz(), t->interval_s) - t->interval_s;
+        khi = klo + fl_model_timer_slack_s(t->idle_s) + (k > 0 ? fl_model_timer_slack_s(t->interval_s) : 0) +
+              (k > 1 ? (k - 1) * late : 0);
     }
     if (isfinite(sd))
         retransmit(t, rtt, sd, &rlo, &rhi);

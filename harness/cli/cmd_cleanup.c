@@ -9,6 +9,7 @@
 
 #include "harness/cli/cli.h"
 #include "harness/run/run.h"
+#include "harness/run/vm_run.h"
 #include "netem/netem.h"
 
 /* Each run keeps its configs and process logs in /tmp/flatline-fl<pid>-XXXXXX
@@ -53,6 +54,9 @@ static int remove_stale_workdirs(const char *tmpdir)
             continue;
         char path[PATH_MAX];
         snprintf(path, sizeof path, "%s/%s", tmpdir, e->d_name);
+        /* A killed virtual-time run's qemu still runs until its timeout. */
+        if (fl_vm_kill_stale(path))
+            printf("killed the VM of a stale virtual-time run (%s)\n", path);
         if (nftw(path, remove_entry, 8, FTW_DEPTH | FTW_PHYS) == 0)
             removed++;
         else

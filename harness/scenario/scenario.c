@@ -564,6 +564,8 @@ static bool check_version_first(const json_t *doc, fl_diag *d)
     return true;
 }
 
+bool fl_scenario_virtual_time = false;
+
 fl_scenario *fl_scenario_parse(const char *text, size_t len, const char *name, fl_diag *d)
 {
     d->file = name;
@@ -591,6 +593,13 @@ fl_scenario *fl_scenario_parse(const char *text, size_t len, const char *name, f
     const json_t *seed = json_object_get(doc, "seed");
     sc->seed = seed ? (uint64_t)json_integer_value(seed) : 1;
     sc->duration_ns = seconds_ns(json_object_get(doc, "duration"));
+    const char *clock = str_or(doc, "clock", "real");
+    sc->virtual_clock = fl_scenario_virtual_time || strcmp(clock, "virtual") == 0;
+    if (!sc->virtual_clock && sc->duration_ns > 3600 * FL_NS_PER_S)
+        fl_diag_error(d, "$.duration", false,
+                      "%g s is longer than a real-time run may be (3600 s); longer runs need \"clock\": \"virtual\" "
+                      "or flatline run --virtual-time (docs/virtual-time.md)",
+                      (double)sc->duration_ns / 1e9);
     const json_t *ct = json_object_get(doc, "connect_timeout");
     sc->connect_timeout_ns = ct ? seconds_ns(ct) : 30 * FL_NS_PER_S;
     check_name(sc->name, "$.name", d);

@@ -89,6 +89,7 @@ typedef struct fl_scenario {
     const char *name, *description;
     uint64_t seed;
     uint64_t duration_ns, connect_timeout_ns;
+    bool virtual_clock; /* "clock": "virtual" or --virtual-time: runs in the VM (docs/virtual-time.md) */
     fl_sc_broker broker;
     fl_sc_link *links;
     size_t nlinks;
@@ -102,6 +103,10 @@ typedef struct fl_scenario {
     size_t nexpects;
     uint64_t total_clients;
 } fl_scenario;
+
+/* Set by `flatline run --virtual-time` before parsing: every scenario is
+ * then a virtual-time one (its duration may exceed the real-time 3600 s). */
+extern bool fl_scenario_virtual_time;
 
 /* Loads and checks path. On any error reports every problem to d (which names
  * each JSON path and line:column) and returns NULL. */

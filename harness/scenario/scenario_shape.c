@@ -283,14 +283,18 @@ static const fl_shape expectations = { .types = FL_T_ARR, .what = "an array of e
 static const fl_shape format_version = { .types = FL_T_INT, .what = "the format version 1", .has_min = true, .min = 1,
                                          .has_max = true, .max = 1 };
 static const fl_shape seed = { .types = FL_T_INT, .what = "an integer seed >= 0", .has_min = true, .min = 0 };
+/* Up to 24 h: 3600 s is the real-time limit, checked in scenario.c with the clock. */
 static const fl_shape duration = { .types = FL_T_NUM, .what = "a number of seconds > 0", .has_min = true, .min = 0,
-                                   .min_exclusive = true, .has_max = true, .max = 3600 };
+                                   .min_exclusive = true, .has_max = true, .max = 86400 };
+static const char *const clock_words[] = { "real", "virtual", NULL };
+static const fl_shape clock_kind = { .types = FL_T_STR, .what = "\"real\" or \"virtual\"", .choices = clock_words };
 static const fl_field scenario_fields[] = {
     { "flatline", &format_version, true },
     { "name", &name_str, true },
     { "description", &text_str, true },
     { "seed", &seed, false },
     { "duration", &duration, true },
+    { "clock", &clock_kind, false },
     { "connect_timeout", &seconds_gt0, false },
     { "broker", &broker, false },
     { "links", &links, false },

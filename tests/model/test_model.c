@@ -106,8 +106,9 @@ Test(model, go_default_keepalive_on_the_broker)
     go_keepalive(&c.broker.tcp);
     c.reference = FL_REF_LAST_RX;
     fl_prediction p = predict(&c);
-    /* 150 s; slack: idle arm 15 s (256 ms) + 9 probe arms of 15 s */
-    assert_window(&p.side[FL_SIDE_BROKER], 150, 150 + 10 * 0.256);
+    /* 150 s; slack: idle arm 15 s (256 ms), the first probe arm 15 s (256 ms),
+     * then 8 probes re-armed on the wheel's grid: 59 x 64 jiffies = 15.104 s each */
+    assert_window(&p.side[FL_SIDE_BROKER], 150, 150 + 2 * 0.256 + 8 * 0.104);
     cr_assert_eq(p.side[FL_SIDE_BROKER].winner, FL_DET_TCP_KEEPALIVE);
     /* nothing on the client notices an idle death */
     cr_assert_eq(p.side[FL_SIDE_CLIENT].expect, FL_EXPECT_NONE);
@@ -115,7 +116,7 @@ Test(model, go_default_keepalive_on_the_broker)
 
     c.reference = FL_REF_FAULT; /* the fault lands 0..15 s after the last probe exchange */
     p = predict(&c);
-    assert_window(&p.side[FL_SIDE_BROKER], 135, 152.56);
+    assert_window(&p.side[FL_SIDE_BROKER], 135, 151.344);
 }
 
 Test(model, kernel_default_keepalive)
@@ -129,7 +130,8 @@ Test(model, kernel_default_keepalive)
     c.broker.tcp.count = 9;
     c.reference = FL_REF_LAST_RX;
     fl_prediction p = predict(&c);
-    assert_window(&p.side[FL_SIDE_BROKER], 7875, 7875 + 131.072 + 9 * 2.048);
+    /* idle 7200 s up to 131.072 s late, the first probe up to 2.048 s, then 75.776 s apart */
+    assert_window(&p.side[FL_SIDE_BROKER], 7875, 7875 + 131.072 + 2.048 + 8 * 0.776);
 }
 
 Test(model, mqtt_beats_go_keepalive)
@@ -144,7 +146,7 @@ Test(model, mqtt_beats_go_keepalive)
     cr_assert_eq(b->winners, 1u << FL_DET_KEEPALIVE_TIMEOUT);
     /* probes every 15 s inside each 60 s ping cycle: last segment 0..15 s before the fault */
     cr_assert_float_eq(b->by_detector[FL_DET_TCP_KEEPALIVE].lo_s, 135, EPS);
-    cr_assert_float_eq(b->by_detector[FL_DET_TCP_KEEPALIVE].hi_s, 152.56, EPS);
+    cr_assert_float_eq(b->by_detector[FL_DET_TCP_KEEPALIVE].hi_s, 151.344, EPS);
     /* cost: 60 ping exchanges of 3 packets (68 + 68 + 66 bytes), 3 probe pairs a minute (66 + 66) */
     cr_assert_float_eq(p.overhead.mqtt_packets_per_hour, 180, EPS);
     cr_assert_float_eq(p.overhead.mqtt_bytes_per_hour, 60 * 202, EPS);
@@ -164,7 +166,8 @@ Test(model, client_tcp_keepalive_1_1_3)
     c.client.tcp.count = 3;
     c.reference = FL_REF_LAST_RX;
     fl_prediction p = predict(&c);
-    assert_window(&p.side[FL_SIDE_CLIENT], 4, 4 + 4 * 0.032);
+    /* 1 s probes re-arm on 8-jiffy buckets: 32 x 8 jiffies = 1.024 s */
+    assert_window(&p.side[FL_SIDE_CLIENT], 4, 4 + 2 * 0.032 + 2 * 0.024);
     cr_assert_eq(p.side[FL_SIDE_CLIENT].winner, FL_DET_TCP_KEEPALIVE);
 }
 
@@ -222,7 +225,8 @@ Test(model, keepalive_with_user_timeout)
     c.broker.tcp.user_timeout_s = 32;
     c.reference = FL_REF_LAST_RX;
     fl_prediction p = predict(&c);
-    assert_window(&p.side[FL_SIDE_BROKER], 35, 35 + 0.256 + 5 * 0.256);
+    /* 5 s probes re-arm on 64-jiffy buckets: 20 x 64 jiffies = 5.12 s */
+    assert_window(&p.side[FL_SIDE_BROKER], 35, 35 + 2 * 0.256 + 4 * 0.12);
     cr_assert_eq(p.side[FL_SIDE_BROKER].winner, FL_DET_USER_TIMEOUT);
 }
 
