@@ -15,8 +15,9 @@
 #include <stdint.h>
 
 #include "clients/config.h"
+#include "core/exit.h"
 
-enum { ADAPTER_EXIT_USAGE = 2, ADAPTER_EXIT_FDLIMIT = 3, ADAPTER_EXIT_RUNTIME = 4 };
+enum { ADAPTER_EXIT_USAGE = FL_EXIT_USAGE, ADAPTER_EXIT_FDLIMIT = FL_EXIT_MACHINE, ADAPTER_EXIT_RUNTIME = FL_EXIT_BROKEN };
 
 /* What one adapter supports; NULL-terminated lists. */
 typedef struct adapter_desc {
