@@ -42,6 +42,11 @@ if [ ! -f "$here/reports/plot-assets/node_modules/uplot/package.json" ]; then
   npm ci --prefix "$here/reports/plot-assets" --no-audit --no-fund --loglevel=error
 fi
 
+# The mqtt.js client adapter: npm `mqtt` pinned by its lockfile (docs/clients.md).
+if [ ! -f "$here/clients/adapters/mqtt.js/node_modules/mqtt/package.json" ]; then
+  npm ci --prefix "$here/clients/adapters/mqtt.js" --no-audit --no-fund --loglevel=error
+fi
+
 # Debian starts a system mosquitto on install; flatline starts its own inside
 # namespaces and never needs the system one on port 1883.
 if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet mosquitto 2>/dev/null; then

@@ -82,18 +82,6 @@ static int parse_fd(const char *spec)
     return end == spec + 3 || *end || fd < 0 || fd > 1 << 20 || fcntl((int)fd, F_GETFD) < 0 ? -1 : (int)fd;
 }
 
-static bool listed(const char *const *list, const char *key, const char **rest)
-{
-    size_t klen = strlen(key);
-    for (const char *const *p = list; p && *p; p++)
-        if (strncmp(*p, key, klen) == 0 && (*p)[klen] == ':') {
-            if (rest)
-                *rest = *p + klen + 2;
-            return true;
-        }
-    return false;
-}
-
 /* Takes the adapter's own fields out of the configuration, refusing what the
  * library cannot do, so that the rest is the swarm's format and its parser
  * checks it with the same messages. */
@@ -112,7 +100,7 @@ static int strip_and_check(adapter *a, json_t *root)
             return usage_error(a, "%s: %s: %s", key, a->desc->name, colon + 2);
     }
     json_t *src = json_object_get(root, "sources");
-    if (src && !a->desc->sources && json_array_size(src) > 0)
+    if (src && !a->info->sources && json_array_size(src) > 0)
         return usage_error(a, "sources: %s cannot bind a local address", a->desc->name);
     json_t *groups = json_object_get(root, "groups");
     size_t ng = json_array_size(groups);
@@ -124,16 +112,16 @@ static int strip_and_check(adapter *a, json_t *root)
         const char *key, *reason;
         json_t *v;
         json_object_foreach(g, key, v) {
-            if (listed(a->desc->refused, key, &reason))
+            if ((reason = fl_adapter_refuses(a->info, key)))
                 return usage_error(a, "groups[%zu].%s: %s %s", i, key, a->desc->name, reason);
         }
         json_t *ver = json_object_get(g, "version");
         if (ver && !(json_is_number(ver) && json_number_value(ver) == 4))
             return usage_error(a, "groups[%zu].version: %s runs MQTT 3.1.1 (4) only", i, a->desc->name);
         json_t *ka = json_object_get(g, "keepalive");
-        if (ka && json_is_number(ka) && json_number_value(ka) != 0 && json_number_value(ka) < a->desc->min_keepalive)
+        if (ka && json_is_number(ka) && json_number_value(ka) != 0 && json_number_value(ka) < a->info->min_keepalive)
             return usage_error(a, "groups[%zu].keepalive: %s takes 0 or at least %u s (%s)", i, a->desc->name,
-                               a->desc->min_keepalive, a->desc->min_keepalive_why);
+                               a->info->min_keepalive, a->info->min_keepalive_why);
         json_t *client = json_object_get(g, "client");
         if (client && !(json_is_string(client) && strcmp(json_string_value(client), a->desc->name) == 0))
             return usage_error(a, "groups[%zu].client: this program is the %s adapter", i, a->desc->name);
@@ -141,8 +129,8 @@ static int strip_and_check(adapter *a, json_t *root)
         if (opts && !json_is_object(opts))
             return usage_error(a, "groups[%zu].client_options: must be an object", i);
         json_object_foreach(opts, key, v) {
-            const char *type;
-            if (!listed(a->desc->options, key, &type))
+            const char *type = fl_adapter_option_type(a->info, key);
+            if (!type)
                 return usage_error(a, "groups[%zu].client_options.%s: %s has no such option", i, key, a->desc->name);
             bool ok = strcmp(type, "seconds") == 0 ? json_is_number(v) && json_number_value(v) >= 0
                       : strcmp(type, "count") == 0 ? json_is_integer(v) && json_integer_value(v) >= 0
@@ -255,6 +243,10 @@ int adapter_init(adapter *a, const adapter_desc *d, int argc, char **argv)
     memset(a, 0, sizeof *a);
     a->desc = d;
     g_adapter = a;
+    if (!(a->info = fl_adapter_find(d->name))) {
+        fprintf(stderr, "flatline-adapter-%s: not in clients/adapters/table.c\n", d->name);
+        return ADAPTER_EXIT_RUNTIME;
+    }
     const char *config = NULL, *events = NULL, *control = NULL, *broker = NULL, *seed = NULL;
     uint64_t duration = 0;
     int o;

@@ -14,20 +14,16 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "clients/adapters/table.h"
 #include "clients/config.h"
 #include "core/exit.h"
 
 enum { ADAPTER_EXIT_USAGE = FL_EXIT_USAGE, ADAPTER_EXIT_FDLIMIT = FL_EXIT_MACHINE, ADAPTER_EXIT_RUNTIME = FL_EXIT_BROKEN };
 
-/* What one adapter supports; NULL-terminated lists. */
+/* One adapter; what it supports is its row in clients/adapters/table.c. */
 typedef struct adapter_desc {
-    const char *name;               /* "paho-c": program "flatline-adapter-paho-c" */
-    const char *const *refused;     /* group fields with no library equivalent, each "field: reason" */
-    const char *const *options;     /* client_options keys ("name: type"), types "seconds", "count", "bool" */
-    bool sources;                   /* can bind a local address */
-    unsigned fd_overhead;           /* descriptors beyond one a client */
-    unsigned min_keepalive;         /* the smallest Keep Alive the library takes (0 always allowed) */
-    const char *min_keepalive_why;  /* where that limit is in the library's source */
+    const char *name;     /* "paho-c", the table's name */
+    unsigned fd_overhead; /* descriptors beyond one a client */
 } adapter_desc;
 
 /* One client as the adapter sees it. */
@@ -44,6 +40,7 @@ typedef struct adapter_client {
 
 typedef struct adapter {
     const adapter_desc *desc;
+    const fl_adapter_info *info;
     swarm_config cfg;
     json_t **options;  /* per group: client_options (an object, maybe empty) */
     adapter_client *clients;

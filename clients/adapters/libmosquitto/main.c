@@ -22,16 +22,7 @@
 
 enum { MISC_TICK_MS = 100 };
 
-static const char *const refused[] = {
-    "strategy: runs libmosquitto's own keep-alive rule (mosquitto__check_keepalive); tune it with keepalive",
-    "tcp: libmosquitto sets no TCP keep-alive or user timeout",
-    "workload: publishing is not mapped yet; the adapter's clients are idle",
-    NULL,
-};
-static const char *const options[] = { NULL };
-static const adapter_desc desc = { .name = "libmosquitto", .refused = refused, .options = options,
-                                   .sources = true, .fd_overhead = 32, .min_keepalive = 5,
-                                   .min_keepalive_why = "lib/connect.c mosquitto__connect_init, 2.0.11" };
+static const adapter_desc desc = { .name = "libmosquitto", .fd_overhead = 32 };
 
 typedef struct lm_client {
     struct mosquitto *m;

@@ -16,15 +16,7 @@
 #include "clients/adapters/common/adapter.h"
 #include "core/clock.h"
 
-static const char *const refused[] = {
-    "strategy: runs paho.mqtt.c's own keep-alive rule (MQTTProtocol_keepalive); tune it with keepalive",
-    "tcp: paho.mqtt.c sets no TCP keep-alive or user timeout",
-    "workload: publishing is not mapped yet; the adapter's clients are idle",
-    NULL,
-};
-static const char *const options[] = { "connect_timeout: seconds", NULL };
-static const adapter_desc desc = { .name = "paho-c", .refused = refused, .options = options, .sources = false,
-                                   .fd_overhead = 32, .min_keepalive = 1, .min_keepalive_why = "" };
+static const adapter_desc desc = { .name = "paho-c", .fd_overhead = 32 };
 
 typedef struct pc_client {
     char why[160]; /* the library's trace line that preceded a close */
