@@ -10,6 +10,7 @@
 // timeout" on the 3rd) and its own reconnect (reconnectPeriod, fixed).
 'use strict'
 const fs = require('fs')
+const net = require('net')
 const os = require('os')
 const path = require('path')
 const mqtt = require(path.join(__dirname, 'node_modules', 'mqtt'))
@@ -178,7 +179,9 @@ function main () {
   process.on('SIGINT', stop)
   if (args.duration > 0) setTimeout(stop, args.duration * 1000)
   if (ctlFd !== null) {
-    const s = fs.createReadStream(null, { fd: ctlFd })
+    // A socket over the pipe, not fs.createReadStream: a blocking read in the
+    // thread pool would keep process.exit from returning.
+    const s = new net.Socket({ fd: ctlFd, readable: true, writable: false })
     let buf = ''
     s.on('data', (d) => {
       buf += d

@@ -315,7 +315,13 @@ def main(argv):
         t = time.monotonic_ns()
         if a.stop:
             return
-        if c.connected:  # 1.6.1 calls on_disconnect twice for one loss
+        if not c.connected:
+            # A failed attempt (no CONNACK in time, refused): the next one. 1.6.1
+            # also calls on_disconnect twice for one loss; the first scheduled it.
+            if c.retry_at is None and c.m.socket() is None:
+                schedule(c)
+            return
+        if c.connected:
             c.connected = False
             a.connected -= 1
             a.dead += 1
