@@ -31,32 +31,32 @@ static const char *const js_options[] = { "connect_timeout: seconds", NULL };
 
 static const fl_adapter_info table[] = {
     { "paho-c", "flatline-adapter-paho-c", "paho.mqtt.c 1.3.12 (Debian libpaho-mqtt-dev 1.3.12-1), MQTTAsync",
-      paho_c_refused, paho_c_options, false, 1, "",
+      paho_c_refused, paho_c_options, false, true, 1, "",
       "PINGREQ after Keep Alive without sending (or receiving); the session closed when no PINGRESP came within "
       "1.5 x Keep Alive of the PINGREQ; checked in the receive thread every max(1 s select timeout, "
       "retryLoopInterval = K/10 clamped to 0.1..5 s)",
       "eclipse/paho.mqtt.c v1.3.12 src/MQTTProtocolClient.c MQTTProtocol_keepalive, src/MQTTAsyncUtils.c "
       "setRetryLoopInterval, MQTTAsync_retry, MQTTAsync_cycle" },
     { "libmosquitto", "flatline-adapter-libmosquitto", "libmosquitto 2.0.11 (Debian libmosquitto-dev 2.0.11-1.2+deb12u2)",
-      mosq_refused, none, true, 5, "lib/connect.c mosquitto__connect_init, 2.0.11",
+      mosq_refused, none, true, true, 5, "lib/connect.c mosquitto__connect_init, 2.0.11",
       "PINGREQ when Keep Alive passed since the last send or receive (whole seconds of mosquitto_time()); "
       "the connection closed with MOSQ_ERR_KEEPALIVE when Keep Alive passed again with the ping unanswered; "
       "checked by mosquitto_loop_misc (every 0.1 s in the adapter)",
       "eclipse/mosquitto v2.0.11 lib/util_mosq.c mosquitto__check_keepalive, lib/loop.c mosquitto_loop_misc" },
     { "paho-python", "flatline-adapter-paho-python", "paho-mqtt 1.6.1 (Debian python3-paho-mqtt 1.6.1-1)", py_refused,
-      none, true, 0, "",
+      none, true, true, 0, "",
       "PINGREQ when Keep Alive passed since the last send or receive (time.monotonic); the connection closed with "
       "MQTT_ERR_KEEPALIVE when Keep Alive passed since the ping; checked by loop_misc (every 1 s, as loop())",
       "/usr/lib/python3/dist-packages/paho/mqtt/client.py (1.6.1) Client._check_keepalive, Client.loop_misc" },
     { "paho-go", "flatline-adapter-paho-go", "paho.mqtt.golang 1.1.1 (Debian golang-github-eclipse-paho.mqtt.golang-dev "
-      "1.1.1-1.1)", go_refused, go_options, false, 2, "ping.go: the check interval K/2 would be 0",
+      "1.1.1-1.1)", go_refused, go_options, false, true, 2, "ping.go: the check interval K/2 would be 0",
       "a ticker every 5 s (K > 10) or K/2 whole seconds; PINGREQ at a tick when Keep Alive passed (Unix seconds) "
       "since the last send or receive; \"pingresp not received, disconnecting\" at the first tick PingTimeout "
       "(default 10 s) after the ping",
       "/usr/share/gocode/src/github.com/eclipse/paho.mqtt.golang/ping.go keepalive, options.go NewClientOptions "
       "(1.1.1)" },
     { "mqtt.js", "flatline-adapter-mqtt.js", "MQTT.js 5.10.4 (npm mqtt, clients/adapters/mqtt.js/package-lock.json)",
-      js_refused, js_options, false, 1, "",
+      js_refused, js_options, false, false, 1, "",
       "a timer every ceil(K/2), restarted by every PINGRESP: PINGREQ on its 2nd tick, \"Keepalive timeout\" on the "
       "3rd, i.e. 1.5 x Keep Alive after the last PINGRESP",
       "clients/adapters/mqtt.js/node_modules/mqtt/build/lib/KeepaliveManager.js reschedule, "

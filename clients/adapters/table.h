@@ -20,6 +20,7 @@ typedef struct fl_adapter_info {
     const char *const *refused; /* group fields, each "field: reason" */
     const char *const *options; /* client_options, each "name: type" (seconds, count, bool) */
     bool sources;               /* can bind a local address */
+    bool reconnect_backoff;     /* takes reconnect kind "backoff" (else fixed delays only) */
     unsigned min_keepalive;     /* smallest Keep Alive it takes, besides 0 */
     const char *min_keepalive_why;
     const char *rule;           /* the detection rule in words */

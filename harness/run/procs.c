@@ -78,7 +78,7 @@ int fl_proc_start(fl_proc *p, const fl_proc_env *env, const char *config_text, c
          * a smaller pipe still works. */
         fcntl(ev[1], F_SETPIPE_SZ, 1 << 20);
         snprintf(program, sizeof program, "%s/%s", env->bindir,
-                 p->kind == FL_PROC_BROKER ? "flatline-broker" : "flatline-swarm");
+                 p->kind == FL_PROC_BROKER ? "flatline-broker" : p->program ? p->program : "flatline-swarm");
         snprintf(events_spec, sizeof events_spec, "fd:%d", ev[1]);
         argv[argc++] = program;
         argv[argc++] = "--config";

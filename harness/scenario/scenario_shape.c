@@ -192,6 +192,11 @@ static const fl_shape role = { .types = FL_T_STR, .what = "a role", .choices = r
 static const fl_shape filter = { .types = FL_T_STR, .what = "a topic filter", .max_len = 256 };
 static const fl_shape subscribe = { .types = FL_T_ARR, .what = "an array of topic filters", .items = &filter, .max_items = 16 };
 static const fl_shape id_pattern = { .types = FL_T_STR, .what = "a client id pattern (with {n})", .max_len = 64 };
+static const fl_shape client = { .types = FL_T_STR, .what = "a client: flatline or a library adapter (docs/clients.md)",
+                                 .max_len = 32 };
+static const fl_shape option_value = { .types = FL_T_NUM | FL_T_BOOL, .what = "a number or a boolean" };
+static const fl_shape client_options = { .types = FL_T_OBJ, .what = "an object of the adapter's options",
+                                         .values = &option_value };
 static const fl_field group_fields[] = {
     { "name", &name_str, true },
     { "hosts", &hosts, false },
@@ -211,6 +216,8 @@ static const fl_field group_fields[] = {
     { "behind", &name_str, false },
     { "link", &name_str, false },
     { "profile", &name_str, false },
+    { "client", &client, false },
+    { "client_options", &client_options, false },
     { NULL, NULL, false },
 };
 static const fl_shape group = { .types = FL_T_OBJ, .what = "a group object", .fields = group_fields };

@@ -11,15 +11,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "clients/adapters/common/adapter.h"
 #include "core/clock.h"
+#include "core/evlog.h"
 
 static const adapter_desc desc = { .name = "paho-c", .fd_overhead = 32 };
 
 typedef struct pc_client {
     char why[160]; /* the library's trace line that preceded a close */
+    int sock;      /* from the trace ("%d %s <- CONNACK"): MQTTAsync hides its socket */
 } pc_client;
 
 static adapter A;
@@ -54,9 +57,12 @@ static void on_trace(enum MQTTASYNC_TRACE_LEVELS level, char *message)
         return;
     }
     int sock;
-    if (strstr(message, "PINGRESP") && sscanf(message, "%d %127s", &sock, id) == 2) {
+    if (sscanf(message, "%d %127s <- ", &sock, id) == 2 && strstr(message, " <- ")) {
         adapter_client *c = by_id(id);
-        if (c)
+        if (!c)
+            return;
+        P[c->index].sock = sock;
+        if (strstr(message, "<- PINGRESP"))
             adapter_pingresp(&A, c);
     }
 }
@@ -84,6 +90,11 @@ static void on_connected(void *ctx, char *cause)
     adapter_client *c = ctx;
     if (c->ever_connected)
         c->attempt++;
+    /* The CONNACK's trace line ran just before, in this thread. */
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (P[c->index].sock > 0 && getsockname(P[c->index].sock, (struct sockaddr *)&ss, &len) == 0)
+        fl_format_addr((struct sockaddr *)&ss, c->conn, sizeof c->conn);
     adapter_connected(&A, c);
     const swarm_group *g = &A.cfg.groups[c->group];
     for (size_t i = 0; i < g->nsubscribe; i++) {
@@ -178,7 +189,8 @@ int main(int argc, char **argv)
         hsearch_r(e, ENTER, &out, &ids);
     }
     MQTTAsync_setTraceCallback(on_trace);
-    MQTTAsync_setTraceLevel(A.log_pings ? MQTTASYNC_TRACE_PROTOCOL : MQTTASYNC_TRACE_PROTOCOL);
+    /* Protocol level: the lines that name the close reason, the socket and PINGRESP. */
+    MQTTAsync_setTraceLevel(MQTTASYNC_TRACE_PROTOCOL);
     char uri[300];
     snprintf(uri, sizeof uri, strchr(A.broker_host, ':') ? "tcp://[%s]:%u" : "tcp://%s:%u", A.broker_host,
              A.broker_port);

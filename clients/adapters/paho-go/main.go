@@ -19,6 +19,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -292,6 +293,25 @@ type client struct {
 	mu        sync.Mutex
 }
 
+// localAddr reads the client's unexported conn field: paho.mqtt.golang 1.1.1
+// has no accessor and no dialer hook, and the runner joins both sides of a
+// connection by the client's local address.
+func localAddr(m mqtt.Client) string {
+	v := reflect.ValueOf(m)
+	if v.Kind() != reflect.Ptr {
+		return "?"
+	}
+	f := v.Elem().FieldByName("conn")
+	if !f.IsValid() || !f.CanAddr() {
+		return "?"
+	}
+	conn, ok := reflect.NewAt(f.Type(), unsafe.Pointer(f.UnsafeAddr())).Elem().Interface().(net.Conn)
+	if !ok || conn == nil {
+		return "?"
+	}
+	return conn.LocalAddr().String()
+}
+
 func openSpec(spec string, write bool) (*os.File, error) {
 	if spec == "-" {
 		return os.Stdout, nil
@@ -445,6 +465,7 @@ func run() int {
 			}
 			o.SetOnConnectHandler(func(m mqtt.Client) {
 				t := monotonicNs()
+				c.conn = localAddr(m)
 				c.mu.Lock()
 				c.connected = true
 				again := c.ever
