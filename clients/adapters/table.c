@@ -29,6 +29,19 @@ static const char *const js_refused[] = { OWN_RULE("MQTT.js", "KeepaliveManager"
                                           NULL };
 static const char *const js_options[] = { "connect_timeout: seconds", NULL };
 
+static const char *const cmd_refused[] = {
+    "strategy: a command client is a black box: the program keeps its own keep-alive",
+    "tcp: a command client is a black box: the program sets its own socket options",
+    "workload: a command client is a black box: the program publishes what it publishes",
+    "reconnect: a command client is a black box: the program reconnects (or not) on its own",
+    "will: a command client is a black box: give the program its will in the command",
+    "subscribe: a command client is a black box: give the program its topics in the command",
+    "role: a command client is a black box: it logs no will_received",
+    "clean: a command client is a black box: give the program its session flag in the command",
+    NULL,
+};
+static const char *const cmd_options[] = { "command: argv", NULL };
+
 static const fl_adapter_info table[] = {
     { "paho-c", "flatline-adapter-paho-c", "paho.mqtt.c 1.3.12 (Debian libpaho-mqtt-dev 1.3.12-1), MQTTAsync",
       paho_c_refused, paho_c_options, false, true, 1, "",
@@ -61,6 +74,11 @@ static const fl_adapter_info table[] = {
       "3rd, i.e. 1.5 x Keep Alive after the last PINGRESP",
       "clients/adapters/mqtt.js/node_modules/mqtt/build/lib/KeepaliveManager.js reschedule, "
       "build/lib/handlers/index.js (pingresp: reschedulePing(true)) (5.10.4)" },
+    { "command", "flatline-adapter-command", "any program: {broker}, {port}, {id} in its arguments", cmd_refused,
+      cmd_options, true, true, 0, "",
+      "unknown: seen from outside, the program's TCP connection to the broker leaving ESTABLISHED (sock_diag, "
+      "polled every 10 ms)",
+      "none: a black box; measure it" },
 };
 
 size_t fl_adapter_count(void) { return sizeof table / sizeof table[0]; }

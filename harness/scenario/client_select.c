@@ -23,12 +23,36 @@ static const char *path_of(char *buf, size_t index, const char *member, const ch
     return buf;
 }
 
+#ifdef FLATLINE_HAVE_ADAPTERS
+/* A command: the program and its arguments, all strings. */
+static bool argv_ok(const json_t *v)
+{
+    if (!json_is_array(v) || json_array_size(v) == 0)
+        return false;
+    size_t i;
+    json_t *s;
+    json_array_foreach(v, i, s) {
+        if (!json_is_string(s))
+            return false;
+    }
+    return true;
+}
+#endif
+
 const char *fl_sc_client_check(const json_t *group, size_t index, fl_diag *d)
 {
     char path[PATH_LEN];
     const json_t *client = json_object_get(group, "client");
     const json_t *opts = json_object_get(group, "client_options");
     const char *name = json_is_string(client) ? json_string_value(client) : "flatline";
+    /* {"command": [...]}: the command adapter with that option. */
+    if (json_is_object(client)) {
+        name = "command";
+        if (opts)
+            fl_diag_error(d, path_of(path, index, "client_options", NULL), true,
+                          "not with {\"command\": [...]}: the command is the client's only option");
+        opts = client;
+    }
     if (strcmp(name, "flatline") == 0) {
         if (opts)
             fl_diag_error(d, path_of(path, index, "client_options", NULL), true,
@@ -69,11 +93,13 @@ const char *fl_sc_client_check(const json_t *group, size_t index, fl_diag *d)
         }
         bool ok = strcmp(type, "seconds") == 0 ? json_is_number(v) && json_number_value(v) >= 0
                   : strcmp(type, "count") == 0 ? json_is_integer(v) && json_integer_value(v) >= 0
+                  : strcmp(type, "argv") == 0  ? argv_ok(v)
                                                : json_is_boolean(v);
         if (!ok)
             fl_diag_error(d, path_of(path, index, "client_options", key), false, "must be %s",
                           strcmp(type, "seconds") == 0 ? "seconds >= 0"
                           : strcmp(type, "count") == 0 ? "an integer >= 0"
+                          : strcmp(type, "argv") == 0  ? "a non-empty array of strings (the program first)"
                                                        : "true or false");
     }
     return a->name;

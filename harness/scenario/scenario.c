@@ -385,7 +385,8 @@ static void load_groups(fl_scenario *sc, const json_t *groups, fl_diag *d)
                           g->hosts > 1 ? "several hosts" : "several swarm processes");
         g->swarm = swarm_group_json(j);
         g->client = fl_sc_client_check(j, i, d);
-        g->client_options = json_object_get(j, "client_options");
+        const json_t *client = json_object_get(j, "client");
+        g->client_options = json_is_object(client) ? (json_t *)client : json_object_get(j, "client_options");
         check_with_swarm(g, i, d);
     }
     if (sc->total_clients > MAX_TOTAL_CLIENTS)

@@ -4,7 +4,11 @@
  * so only the library's own keep-alive can notice) and every client must log
  * one dead_detected (reason ping_timeout) inside the library's model window
  * (fl_adapter_window, clients/adapters/table.c) give or take TOLERANCE_NS;
- * the broker thaws and every client reconnects; `stop` ends it with exit 0. */
+ * the broker thaws and every client reconnects; `stop` ends it with exit 0.
+ * ADAPTER "command" runs mosquitto_sub -k 5 (libmosquitto 2.0.11 in
+ * loop_forever) as a black box: its detection is seen from outside (the
+ * socket leaving ESTABLISHED) and must fall in libmosquitto's window, widened
+ * by loop_forever's 1 s select (mosquitto_loop_misc runs once a loop). */
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <stdio.h>
@@ -57,7 +61,8 @@ static size_t count_after(json_t *events, const char *ev, uint64_t after)
 /* Whether the adapter logs pingresp (paho.mqtt.golang's debug log does not
  * name the client): then latencies count from the last one, else the check
  * is the upper bound from the freeze. */
-static bool has_pingresp(void) { return strcmp(ADAPTER, "paho-go") != 0; }
+static bool has_pingresp(void) { return strcmp(ADAPTER, "paho-go") != 0 && strcmp(ADAPTER, "command") != 0; }
+static bool is_command(void) { return strcmp(ADAPTER, "command") == 0; }
 
 Test(adapter, hold_detect_reconnect, .init = setup, .fini = teardown, .timeout = 90)
 {
@@ -67,7 +72,16 @@ Test(adapter, hold_detect_reconnect, .init = setup, .fini = teardown, .timeout =
     /* paho.mqtt.golang's PingTimeout defaults to 10 s; 1 s keeps the test short. */
     json_t *opts = strcmp(ADAPTER, "paho-go") == 0 ? json_pack("{s:f}", "ping_timeout", 1.0) : json_object();
     uint64_t lo, hi;
-    cr_assert(fl_adapter_window(info, keepalive, opts, &lo, &hi));
+    if (is_command()) {
+        keepalive = 5; /* mosquitto_sub refuses less (libmosquitto) */
+        json_decref(opts);
+        opts = json_pack("{s:[s,s,s,s,s,s,s,s,s,s,s]}", "command", "/usr/bin/mosquitto_sub", "-h", "{broker}", "-p",
+                         "{port}", "-i", "{id}", "-k", "5", "-t", "t/{id}");
+        cr_assert(fl_adapter_window(fl_adapter_find("libmosquitto"), keepalive, NULL, &lo, &hi));
+        hi += 2 * UINT64_C(1000000000);
+    } else {
+        cr_assert(fl_adapter_window(info, keepalive, opts, &lo, &hi));
+    }
 
     int port = th_free_port();
     char listen[64], bevents[300], cfg[300], events[300], ctlspec[32], addr[64];
@@ -80,9 +94,12 @@ Test(adapter, hold_detect_reconnect, .init = setup, .fini = teardown, .timeout =
     snprintf(cfg, sizeof cfg, "%s/client.json", dir);
     snprintf(events, sizeof events, "%s/events.jsonl", dir);
     snprintf(addr, sizeof addr, "127.0.0.1:%d", port);
-    json_t *config = json_pack("{s:s, s:[{s:s, s:i, s:s, s:i, s:{s:s, s:f}, s:O}]}", "broker", addr, "groups", "name",
-                               "d", "clients", CLIENTS, "id_pattern", "t-{n}", "keepalive", (int)keepalive,
-                               "reconnect", "kind", "fixed", "delay", 0.5, "client_options", opts);
+    json_t *config = json_pack("{s:s, s:[{s:s, s:i, s:s, s:i, s:O}]}", "broker", addr, "groups", "name", "d", "clients",
+                               CLIENTS, "id_pattern", "t-{n}", "keepalive", (int)keepalive, "client_options", opts);
+    /* The command reconnects on its own (mosquitto_sub: libmosquitto's loop_forever). */
+    if (!is_command())
+        json_object_set_new(json_array_get(json_object_get(config, "groups"), 0), "reconnect",
+                            json_pack("{s:s, s:f}", "kind", "fixed", "delay", 0.5));
     cr_assert_eq(json_dump_file(config, cfg, 0), 0);
     json_decref(config);
 
@@ -118,7 +135,8 @@ Test(adapter, hold_detect_reconnect, .init = setup, .fini = teardown, .timeout =
         if (strcmp(json_string_value(json_object_get(e, "ev")), "dead_detected") != 0)
             continue;
         const char *id = json_string_value(json_object_get(e, "client_id"));
-        cr_assert_str_eq(json_string_value(json_object_get(e, "reason")), "ping_timeout", "%s: %s: %s", ADAPTER, id,
+        cr_assert_str_eq(json_string_value(json_object_get(e, "reason")), is_command() ? "closed" : "ping_timeout",
+                         "%s: %s: %s", ADAPTER, id,
                          json_string_value(json_object_get(e, "library_reason")));
         uint64_t t = (uint64_t)json_integer_value(json_object_get(e, "t")), last = t_freeze;
         if (has_pingresp()) {

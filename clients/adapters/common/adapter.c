@@ -82,6 +82,20 @@ static int parse_fd(const char *spec)
     return end == spec + 3 || *end || fd < 0 || fd > 1 << 20 || fcntl((int)fd, F_GETFD) < 0 ? -1 : (int)fd;
 }
 
+/* A command: the program and its arguments, all strings. */
+static bool argv_ok(const json_t *v)
+{
+    if (!json_is_array(v) || json_array_size(v) == 0)
+        return false;
+    size_t i;
+    json_t *s;
+    json_array_foreach(v, i, s) {
+        if (!json_is_string(s))
+            return false;
+    }
+    return true;
+}
+
 /* Takes the adapter's own fields out of the configuration, refusing what the
  * library cannot do, so that the rest is the swarm's format and its parser
  * checks it with the same messages. */
@@ -134,11 +148,13 @@ static int strip_and_check(adapter *a, json_t *root)
                 return usage_error(a, "groups[%zu].client_options.%s: %s has no such option", i, key, a->desc->name);
             bool ok = strcmp(type, "seconds") == 0 ? json_is_number(v) && json_number_value(v) >= 0
                       : strcmp(type, "count") == 0 ? json_is_integer(v) && json_integer_value(v) >= 0
+                      : strcmp(type, "argv") == 0  ? argv_ok(v)
                                                    : json_is_boolean(v);
             if (!ok)
                 return usage_error(a, "groups[%zu].client_options.%s: must be %s", i, key,
                                    strcmp(type, "seconds") == 0 ? "seconds >= 0"
                                    : strcmp(type, "count") == 0 ? "an integer >= 0"
+                                   : strcmp(type, "argv") == 0  ? "a non-empty array of strings (the program first)"
                                                                 : "true or false");
         }
         a->options[i] = opts ? json_incref(opts) : json_object();
