@@ -64,7 +64,7 @@ static void *control_thread(void *arg)
             else if (strcmp(line, "kill") == 0)
                 _exit(0);
             else if (strcmp(line, "counters") == 0)
-                adapter_note(g_adapter, "counters");
+                adapter_counters(g_adapter);
             else if (*line)
                 fprintf(stderr, "flatline-adapter-%s: control: unknown command '%s' (stop, kill, counters)\n",
                         g_adapter->desc->name, line);
@@ -335,7 +335,7 @@ int adapter_init(adapter *a, const adapter_desc *d, int argc, char **argv)
 
 void adapter_finish(adapter *a)
 {
-    adapter_note(a, "counters");
+    adapter_counters(a);
     fl_evlog_close(g_log);
     g_log = NULL;
     for (uint32_t g = 0; g < a->cfg.ngroups; g++)
@@ -432,19 +432,11 @@ void adapter_will_received(adapter *a, adapter_client *c, const char *topic, con
                                    retained));
 }
 
-void adapter_note(adapter *a, const char *fmt, ...)
+void adapter_counters(adapter *a)
 {
-    char what[64];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    if (strcmp(what, "counters") == 0) {
-        unsigned now = atomic_load(&a->connected_now);
-        fl_evlog_emit(g_log, json_pack("{s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:s}", "ev", "counters", "clients",
-                                       (int)a->nclients, "connected", (int)now, "connecting",
-                                       (int)(a->nclients - now), "dead", (int)atomic_load(&a->dead), "reconnects",
-                                       (int)atomic_load(&a->reconnects), "wills", (int)atomic_load(&a->wills),
-                                       "library", a->desc->name));
-    }
+    unsigned now = atomic_load(&a->connected_now);
+    fl_evlog_emit(g_log, json_pack("{s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:s}", "ev", "counters", "clients",
+                                   (int)a->nclients, "connected", (int)now, "connecting", (int)(a->nclients - now),
+                                   "dead", (int)atomic_load(&a->dead), "reconnects", (int)atomic_load(&a->reconnects),
+                                   "wills", (int)atomic_load(&a->wills), "library", a->desc->name));
 }

@@ -80,7 +80,8 @@ void adapter_dead_at(adapter *a, adapter_client *c, uint64_t t, const char *reas
 void adapter_reconnect_attempt(adapter *a, adapter_client *c, uint64_t delay_ns);
 void adapter_pingresp(adapter *a, adapter_client *c);
 void adapter_will_received(adapter *a, adapter_client *c, const char *topic, const char *payload, bool retained);
-void adapter_note(adapter *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The counters event (what the swarm logs on `counters` and at exit). */
+void adapter_counters(adapter *a);
 
 /* Whether a stop was asked for (control "stop", SIGTERM, SIGINT, --duration). */
 bool adapter_should_stop(adapter *a);

@@ -16,7 +16,6 @@ const path = require('path')
 const mqtt = require(path.join(__dirname, 'node_modules', 'mqtt'))
 
 const NAME = 'mqtt.js'
-const FD_OVERHEAD = 64
 const EXIT_USAGE = 2
 const REFUSED = {
   strategy: "runs MQTT.js's own keep-alive rule (KeepaliveManager); tune it with keepalive",
@@ -163,7 +162,7 @@ function main () {
   const st = { ever: 0, connected: 0, dead: 0, reconnects: 0, wills: 0, ready: false, stopping: false }
   const counters = () => emit(nowNs(), 'counters', {
     clients: total, connected: st.connected, connecting: total - st.connected, dead: st.dead,
-    reconnects: st.reconnects, wills: st.wills, library: NAME, fd_overhead: FD_OVERHEAD,
+    reconnects: st.reconnects, wills: st.wills, library: NAME,
   })
   const all = []
   const stop = () => {
