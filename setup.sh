@@ -15,6 +15,8 @@ packages="
   qemu-system-x86 busybox-static cpio kmod xz-utils
   mosquitto mosquitto-clients python3 python3-paho-mqtt
 "
+# The client libraries the adapters drive (docs/clients.md).
+packages="$packages libpaho-mqtt-dev libmosquitto-dev golang-go golang-github-eclipse-paho.mqtt.golang-dev nodejs"
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "setup.sh: run as root (namespaces, nftables and apt need it)" >&2
