@@ -15,6 +15,9 @@ packages="
   qemu-system-x86 busybox-static cpio kmod xz-utils
   mosquitto mosquitto-clients python3 python3-paho-mqtt
 "
+# The brokers the drivers start (harness/brokers/, docs/atlas.md) and the client
+# libraries the adapters drive (docs/clients.md).
+packages="$packages rabbitmq-server libpaho-mqtt-dev libmosquitto-dev golang-go golang-github-eclipse-paho.mqtt.golang-dev nodejs"
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "setup.sh: run as root (namespaces, nftables and apt need it)" >&2
@@ -42,19 +45,18 @@ if [ ! -f "$here/reports/plot-assets/node_modules/uplot/package.json" ]; then
   npm ci --prefix "$here/reports/plot-assets" --no-audit --no-fund --loglevel=error
 fi
 
-# Broker drivers (harness/brokers/, docs/atlas.md): RabbitMQ with its MQTT
-# plugin from Debian, and aedes from npm pinned by its lockfile, beside the
-# launcher the aedes driver runs. flatline starts a private RabbitMQ node in
-# the broker host and never needs the system one.
-if ! dpkg-query -W -f='${Status}' rabbitmq-server 2>/dev/null | grep -q "install ok installed"; then
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -qq --no-install-recommends rabbitmq-server >/dev/null
-fi
+# Broker drivers: aedes from npm pinned by its lockfile, beside the launcher
+# the aedes driver runs. flatline starts a private RabbitMQ node in the broker
+# host and never needs the system one.
 if [ ! -f "$here/harness/brokers/aedes/node_modules/aedes/package.json" ]; then
   npm ci --prefix "$here/harness/brokers/aedes" --no-audit --no-fund --loglevel=error
 fi
 if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet rabbitmq-server 2>/dev/null; then
   systemctl stop rabbitmq-server || true
+fi
+# The mqtt.js client adapter: npm `mqtt` pinned by its lockfile (docs/clients.md).
+if [ ! -f "$here/clients/adapters/mqtt.js/node_modules/mqtt/package.json" ]; then
+  npm ci --prefix "$here/clients/adapters/mqtt.js" --no-audit --no-fund --loglevel=error
 fi
 
 # Debian starts a system mosquitto on install; flatline starts its own inside

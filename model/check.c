@@ -54,6 +54,9 @@ int fl_model__check_config(const fl_model_config *c, char *err, size_t errlen)
         return fail(err, errlen, "client.keepalive_s: must be 0..65535");
     if ((unsigned)c->client.strategy > FL_MS_TCP_ONLY)
         return fail(err, errlen, "client.strategy: unknown strategy %d", (int)c->client.strategy);
+    if (bad_time(c->client.library_wait_lo_s) || bad_time(c->client.library_wait_hi_s) ||
+        c->client.library_wait_lo_s > c->client.library_wait_hi_s)
+        return fail(err, errlen, "client.library_wait_lo_s/hi_s: must be times with lo <= hi");
     if (bad_time(c->client.ping_timeout_s))
         return fail(err, errlen, "client.ping_timeout_s: must be a time >= 0");
     if (c->client.misses < 0 || c->client.misses > 255)

@@ -72,6 +72,11 @@ typedef struct fl_model_config {
         bool carrier_lost;    /* the fault takes the client's own carrier away (cable-pull at the
                                * client host): its stack refuses some transmissions (docs/model.md) */
         double will_delay_s;  /* v5 Will Delay Interval */
+        /* A client library's own rule (clients/adapters/table.c, docs/model.md
+         * "Client libraries"): with library_wait_hi_s > 0 the mqtt strategy's
+         * wait from PINGREQ to dead is [library_wait_lo_s, library_wait_hi_s]
+         * instead of ping_timeout. */
+        double library_wait_lo_s, library_wait_hi_s;
         fl_model_tcp tcp;
     } client;
     struct {

@@ -48,6 +48,10 @@ void fl_model__derive(const fl_model_config *c, derived *d)
         d->hb_period = d->pub_is_hb ? pub : ka_or_inf;
         d->app_detects = c->client.strategy != FL_MS_TCP_ONLY && d->pings;
         d->ping_wait_lo = d->ping_wait_hi = n * pt;
+        if (c->client.strategy == FL_MS_MQTT && c->client.library_wait_hi_s > 0) {
+            d->ping_wait_lo = c->client.library_wait_lo_s;
+            d->ping_wait_hi = c->client.library_wait_hi_s;
+        }
         break;
     case FL_MS_PROBE: {
         double idle = c->client.probe_idle_s > 0 ? c->client.probe_idle_s : c->client.probe_interval_s;

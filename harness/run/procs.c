@@ -155,7 +155,8 @@ int fl_proc_start(fl_proc *p, const fl_proc_env *env, const char *config_text, c
     snprintf(config_path, sizeof config_path, "%s/%s.json", env->workdir, base);
     if (write_text(config_path, config_text, err, errlen) < 0)
         return -1;
-    snprintf(program, sizeof program, "%s/flatline-swarm", env->bindir);
+    /* flatline-swarm, or a client adapter that speaks its interface (docs/clients.md). */
+    snprintf(program, sizeof program, "%s/%s", env->bindir, p->program ? p->program : "flatline-swarm");
     const char *argv[] = { program, "--config", config_path, NULL };
     return spawn(p, env, argv, NULL, true, extra_argv, err, errlen);
 }

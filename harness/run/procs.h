@@ -25,6 +25,7 @@ typedef struct fl_proc {
     int status;         /* waitpid status once exited */
     bool exited, expected_exit;
     int control_fd;     /* swarm: write end of its control pipe, else -1 */
+    const char *program; /* swarm: NULL for flatline-swarm, else a client adapter's (docs/clients.md) */
     fl_evpipe *events;  /* NULL for a broker without an event log */
     /* swarm */
     int group, host_index, part;

@@ -13,6 +13,7 @@
 
 #include "core/clock.h"
 #include "harness/brokers/brokers.h"
+#include "harness/scenario/client_select.h"
 #include "harness/run/run_internal.h"
 #include "harness/run/topology.h"
 
@@ -218,6 +219,9 @@ static char *swarm_config(runner *r, const fl_proc *p)
     if (!json_object_get(group, "id_pattern"))
         json_object_set_new(group, "id_pattern", json_pack("s+++", "{group}-", host, "-", "{n}"));
     json_object_set_new(group, "clients", json_integer(p->clients));
+    /* A library adapter reads the swarm's file plus its own options. */
+    if (g->client && g->client_options)
+        json_object_set(group, "client_options", g->client_options);
     char broker[64];
     snprintf(broker, sizeof broker, "%s:%u", fl_netem_broker_addr(r->net), r->sc->broker.port);
     const char *source = fl_host_addr(p->host, (size_t)p->part % fl_host_addr_count(p->host));
@@ -225,6 +229,9 @@ static char *swarm_config(runner *r, const fl_proc *p)
     json_t *config = json_pack("{s:s, s:I, s:[s], s:[o]}", "broker", broker, "seed",
                                (json_int_t)(r->sc->seed * 1000003 + (uint64_t)(p - r->swarms)), "sources", source,
                                "groups", group);
+    /* Adapters whose library cannot bind use the host's (only) address. */
+    if (g->client && !fl_sc_client_binds(g->client))
+        json_object_del(config, "sources");
     char *text = json_dumps(config, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(config);
     return text;
@@ -235,6 +242,8 @@ int fl_runner_start_swarm(runner *r, fl_proc *p)
     fl_proc_close(p);
     p->ready = false;
     p->expected_exit = false;
+    const char *client = r->sc->groups[p->group].client;
+    p->program = client ? fl_sc_client_program(client) : NULL;
     char *text = swarm_config(r, p), err[256];
     fl_proc_env env = proc_env(r);
     /* nat-expiry latencies count from each connection's last PINGRESP. */

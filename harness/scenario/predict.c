@@ -1,4 +1,5 @@
 #include "harness/scenario/predict.h"
+#include "harness/scenario/client_select.h"
 
 #include "harness/brokers/brokers.h"
 
@@ -100,6 +101,8 @@ void fl_predict_group_config(const fl_scenario *sc, int gi, fl_model_config *cfg
     cfg->client.probe_interval_s = num(strategy, "interval", 0);
     cfg->client.probe_count = (int)num(strategy, "count", 0);
     cfg->client.adaptive_min_s = num(strategy, "min", 0);
+    fl_sc_client_model(g->client, (unsigned)ka, g->client_options, &cfg->client.library_wait_lo_s,
+                       &cfg->client.library_wait_hi_s);
     cfg->client.adaptive_max_s = num(strategy, "max", 0);
     const json_t *workload = json_object_get(swarm, "workload");
     cfg->client.publish_interval_s = num(workload, "publish_interval", 0);

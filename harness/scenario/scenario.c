@@ -8,6 +8,7 @@
 
 #include "core/clock.h"
 #include "harness/brokers/brokers.h"
+#include "harness/scenario/client_select.h"
 #include "harness/scenario/feasible.h"
 #include "harness/scenario/jsonpos.h"
 #include "harness/scenario/profiles.h"
@@ -290,7 +291,8 @@ static void load_middleboxes(fl_scenario *sc, const json_t *mbs, fl_diag *d)
 /* The group as flatline-swarm reads it: the runner's own fields removed. */
 static json_t *swarm_group_json(const json_t *g)
 {
-    static const char *const runner_fields[] = { "hosts", "clients_per_host", "sysctls", "behind", "link", "profile", NULL };
+    static const char *const runner_fields[] = { "hosts", "clients_per_host", "sysctls", "behind", "link", "profile",
+                                                 "client", "client_options", NULL };
     json_t *copy = json_deep_copy(g);
     for (const char *const *f = runner_fields; *f; f++)
         json_object_del(copy, *f);
@@ -383,6 +385,9 @@ static void load_groups(fl_scenario *sc, const json_t *groups, fl_diag *d)
                           "needs \"{host}\": the group's clients run in %s, and \"{n}\" restarts in each",
                           g->hosts > 1 ? "several hosts" : "several swarm processes");
         g->swarm = swarm_group_json(j);
+        g->client = fl_sc_client_check(j, i, d);
+        const json_t *client = json_object_get(j, "client");
+        g->client_options = json_is_object(client) ? (json_t *)client : json_object_get(j, "client_options");
         check_with_swarm(g, i, d);
     }
     if (sc->total_clients > MAX_TOTAL_CLIENTS)

@@ -51,6 +51,8 @@ typedef struct fl_sc_group {
     int link;   /* link index, -1: none */
     json_t *sysctls; /* may be NULL */
     json_t *swarm;   /* the group as flatline-swarm's config takes it (owned) */
+    const char *client;          /* NULL: flatline-swarm; else an adapter (clients/adapters/table.c) */
+    json_t *client_options;      /* the adapter's options (borrowed), may be NULL */
 } fl_sc_group;
 
 typedef enum fl_fault_kind {

@@ -213,6 +213,20 @@ static const fl_shape role = { .types = FL_T_STR, .what = "a role", .choices = r
 static const fl_shape filter = { .types = FL_T_STR, .what = "a topic filter", .max_len = 256 };
 static const fl_shape subscribe = { .types = FL_T_ARR, .what = "an array of topic filters", .items = &filter, .max_items = 16 };
 static const fl_shape id_pattern = { .types = FL_T_STR, .what = "a client id pattern (with {n})", .max_len = 64 };
+static const fl_shape arg = { .types = FL_T_STR, .what = "a command argument", .max_len = 256 };
+static const fl_shape command = { .types = FL_T_ARR, .what = "a command: the program and its arguments", .items = &arg,
+                                  .min_items = 1, .max_items = 64 };
+static const fl_field client_fields[] = {
+    { "command", &command, true },
+    { NULL, NULL, false },
+};
+static const fl_shape client = { .types = FL_T_STR | FL_T_OBJ,
+                                 .what = "a client: flatline, a library adapter or {\"command\": [...]} (docs/clients.md)",
+                                 .max_len = 32, .fields = client_fields };
+static const fl_shape option_value = { .types = FL_T_NUM | FL_T_BOOL | FL_T_ARR, .what = "a number, a boolean or a command",
+                                       .items = &arg, .max_items = 64 };
+static const fl_shape client_options = { .types = FL_T_OBJ, .what = "an object of the adapter's options",
+                                         .values = &option_value };
 static const fl_field group_fields[] = {
     { "name", &name_str, true },
     { "hosts", &hosts, false },
@@ -232,6 +246,8 @@ static const fl_field group_fields[] = {
     { "behind", &name_str, false },
     { "link", &name_str, false },
     { "profile", &name_str, false },
+    { "client", &client, false },
+    { "client_options", &client_options, false },
     { NULL, NULL, false },
 };
 static const fl_shape group = { .types = FL_T_OBJ, .what = "a group object", .fields = group_fields };
