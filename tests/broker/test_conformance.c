@@ -77,3 +77,156 @@ Test(conformance, v5_auth_method_gets_connack_0x8c)
     cr_assert_eq(fake_event_count(&net, "connect"), 0);
     fake_client_free(a);
 }
+
+static fake_client *connect_will(const char *id, bool clean, uint32_t expiry, uint32_t delay, bool retain)
+{
+    fake_client *a = fake_connect_tcp(&net, 0);
+    a->version = MQTT_V5;
+    mqtt_packet c = { .type = MQTT_CONNECT };
+    c.u.connect.version = MQTT_V5;
+    c.u.connect.clean_session = clean;
+    c.u.connect.keep_alive = 0;
+    c.u.connect.client_id = mqtt_cstr(id);
+    c.u.connect.has_will = true;
+    c.u.connect.will_retain = retain;
+    c.u.connect.will_topic = mqtt_cstr("will/x");
+    c.u.connect.will_payload = mqtt_cstr(id);
+    c.u.connect.props.present = MQTT_PROP_BIT(MQTT_PROP_SESSION_EXPIRY);
+    c.u.connect.props.session_expiry = expiry;
+    if (delay) {
+        c.u.connect.will_props.present = MQTT_PROP_BIT(MQTT_PROP_WILL_DELAY);
+        c.u.connect.will_props.will_delay = delay;
+    }
+    fake_send(a, &c);
+    return a;
+}
+
+static fake_client *watcher(void)
+{
+    fake_client *w = fake_mqtt_connect(&net, MQTT_V5, "watcher", 0, true);
+    fake_subscribe(w, "will/#", 0);
+    fake_drain(w);
+    return w;
+}
+
+/* MQTT-3.1.3-9 with MQTT-3.1.2-4: the will waits for its delay "or the
+ * Session ends, whichever happens first". A reconnect with Clean Start 1 ends
+ * the old session, so the delayed will goes then, at once. */
+Test(conformance, v5_clean_start_reconnect_ends_session_and_sends_delayed_will)
+{
+    fake_client *w = watcher();
+    fake_client *a = connect_will("dev", false, 100, 30, false);
+    expect(a, MQTT_CONNACK);
+    fake_client_free(a); /* EOF without DISCONNECT: the will is due in 30 s */
+    fake_net_advance(&net, FL_NS_PER_S);
+    expect_nothing(w);
+    fake_client *b = fake_mqtt_connect(&net, MQTT_V5, "dev", 0, true);
+    mqtt_packet p = expect(b, MQTT_CONNACK);
+    cr_assert_not(p.u.connack.session_present);
+    expect(w, MQTT_PUBLISH);
+    fake_net_advance(&net, 60 * FL_NS_PER_S);
+    expect_nothing(w);
+    cr_assert_eq(fake_event_count(&net, "will"), 1);
+    fake_client_free(b);
+    fake_client_free(w);
+}
+
+/* MQTT-3.1.3-9 / MQTT 5.0 3.1.3.2.2: a Will Delay longer than the Session
+ * Expiry: the will goes when the session ends. */
+Test(conformance, v5_will_delay_longer_than_session_expiry)
+{
+    fake_client *w = watcher();
+    fake_client *a = connect_will("dev", true, 2, 100, false);
+    expect(a, MQTT_CONNACK);
+    fake_client_free(a);
+    fake_net_advance(&net, 1999 * FL_NS_PER_MS);
+    expect_nothing(w);
+    fake_net_advance(&net, FL_NS_PER_MS);
+    expect(w, MQTT_PUBLISH);
+    fake_client *b = fake_mqtt_connect(&net, MQTT_V5, "dev", 0, false);
+    mqtt_packet p = expect(b, MQTT_CONNACK);
+    cr_assert_not(p.u.connack.session_present, "the session expired");
+    fake_client_free(b);
+    fake_client_free(w);
+}
+
+/* MQTT-3.1.2-17 (3.1.1) / MQTT-3.1.2-15 (5.0): Will Retain 1: the will is
+ * published as a retained message, and a later subscriber gets it. */
+Test(conformance, will_retain_is_retained)
+{
+    fake_client *a = connect_will("dev", true, 0, 0, true);
+    expect(a, MQTT_CONNACK);
+    fake_client_free(a);
+    fake_client *w = fake_mqtt_connect(&net, MQTT_V311, "late", 0, true);
+    expect(w, MQTT_CONNACK);
+    fake_subscribe(w, "will/#", 1);
+    expect(w, MQTT_SUBACK);
+    mqtt_packet p = expect(w, MQTT_PUBLISH);
+    cr_assert(p.u.publish.retain);
+    cr_assert_eq(p.u.publish.payload.len, 3);
+    fake_client_free(w);
+}
+
+/* MQTT-3.1.2-23 / MQTT-3.1.2-19..22 (Session Expiry Interval): a session is
+ * resumed before its expiry (Session Present 1) and not after it. */
+Test(conformance, v5_session_expiry_interval)
+{
+    mqtt_props props = { .present = MQTT_PROP_BIT(MQTT_PROP_SESSION_EXPIRY), .session_expiry = 10 };
+    fake_client *a = fake_connect_props(&net, "s", 0, true, &props);
+    expect(a, MQTT_CONNACK);
+    fake_client_free(a);
+    fake_net_advance(&net, 9 * FL_NS_PER_S);
+    fake_client *b = fake_connect_props(&net, "s", 0, false, &props);
+    mqtt_packet p = expect(b, MQTT_CONNACK);
+    cr_assert(p.u.connack.session_present);
+    fake_client_free(b);
+    fake_net_advance(&net, 10 * FL_NS_PER_S);
+    fake_client *c = fake_connect_props(&net, "s", 0, false, &props);
+    p = expect(c, MQTT_CONNACK);
+    cr_assert_not(p.u.connack.session_present);
+    fake_client_free(c);
+}
+
+/* MQTT-3.2.2-16: an empty ClientId gets an Assigned Client Identifier, with
+ * which the session can be resumed (Clean Start 0 is allowed in 5.0). */
+Test(conformance, v5_assigned_client_identifier)
+{
+    mqtt_props props = { .present = MQTT_PROP_BIT(MQTT_PROP_SESSION_EXPIRY), .session_expiry = 60 };
+    fake_client *a = fake_connect_props(&net, "", 0, false, &props);
+    mqtt_packet p = expect(a, MQTT_CONNACK);
+    cr_assert_eq(p.u.connack.code, 0);
+    cr_assert(mqtt_prop_has(&p.u.connack.props, MQTT_PROP_ASSIGNED_CLIENT_ID));
+    char id[64];
+    size_t n = p.u.connack.props.assigned_client_id.len;
+    cr_assert(n > 0 && n < sizeof id);
+    memcpy(id, p.u.connack.props.assigned_client_id.data, n);
+    id[n] = 0;
+    fake_client_free(a);
+    fake_client *b = fake_connect_props(&net, id, 0, false, &props);
+    p = expect(b, MQTT_CONNACK);
+    cr_assert(p.u.connack.session_present);
+    cr_assert_not(mqtt_prop_has(&p.u.connack.props, MQTT_PROP_ASSIGNED_CLIENT_ID));
+    fake_client_free(b);
+}
+
+/* MQTT-3.1.2-25: a packet larger than the client's Maximum Packet Size is
+ * discarded as if sent; the next one that fits is delivered. */
+Test(conformance, v5_client_maximum_packet_size)
+{
+    mqtt_props props = { .present = MQTT_PROP_BIT(MQTT_PROP_MAXIMUM_PACKET_SIZE), .maximum_packet_size = 64 };
+    fake_client *a = fake_connect_props(&net, "small", 0, true, &props);
+    expect(a, MQTT_CONNACK);
+    fake_subscribe(a, "big/#", 1);
+    expect(a, MQTT_SUBACK);
+    fake_client *p = fake_mqtt_connect(&net, MQTT_V311, "pub", 0, true);
+    char big[200];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    fake_publish(p, "big/1", big, 1, false, 1);
+    fake_publish(p, "big/2", "fits", 1, false, 2);
+    mqtt_packet m = expect(a, MQTT_PUBLISH);
+    cr_assert_eq(m.u.publish.payload.len, 4);
+    expect_nothing(a);
+    fake_client_free(a);
+    fake_client_free(p);
+}
