@@ -230,3 +230,132 @@ Test(conformance, v5_client_maximum_packet_size)
     fake_client_free(a);
     fake_client_free(p);
 }
+
+static void subscribe_opts(fake_client *fc, const char *filter, uint8_t qos, bool no_local, bool rap, uint8_t rh)
+{
+    mqtt_topic_entry e = { .filter = mqtt_cstr(filter), .qos = qos, .no_local = no_local,
+                           .retain_as_published = rap, .retain_handling = rh };
+    mqtt_packet p = { .type = MQTT_SUBSCRIBE };
+    p.u.subscribe.packet_id = 5;
+    p.u.subscribe.entries = &e;
+    p.u.subscribe.count = 1;
+    fake_send(fc, &p);
+    expect(fc, MQTT_SUBACK);
+}
+
+/* 3.8.3.1 Retain Handling: 0 sends retained messages on every subscribe, 1
+ * only when the subscription is new, 2 never (MQTT-3.3.1-9, -10, -11 of 5.0). */
+Test(conformance, v5_retain_handling)
+{
+    fake_client *p = fake_mqtt_connect(&net, MQTT_V311, "pub", 0, true);
+    fake_publish(p, "r/a", "kept", 0, true, 0);
+    fake_client *a = fake_connect_props(&net, "sub", 0, true, NULL);
+    expect(a, MQTT_CONNACK);
+    subscribe_opts(a, "r/#", 0, false, false, 0);
+    cr_assert(expect(a, MQTT_PUBLISH).u.publish.retain);
+    subscribe_opts(a, "r/#", 0, false, false, 0);
+    expect(a, MQTT_PUBLISH); /* 0: again on the identical subscription */
+    subscribe_opts(a, "r/#", 0, false, false, 1);
+    expect_nothing(a); /* 1: the subscription existed */
+    subscribe_opts(a, "r/+", 0, false, false, 1);
+    expect(a, MQTT_PUBLISH); /* 1: new */
+    subscribe_opts(a, "r/a", 0, false, false, 2);
+    expect_nothing(a); /* 2: never */
+    fake_client_free(a);
+    fake_client_free(p);
+}
+
+/* MQTT-3.8.3-3 No Local: not sent back to its own publisher.
+ * MQTT-3.3.1-12, -13 Retain As Published: the retain flag kept on a live
+ * forward; without it, 0. */
+Test(conformance, v5_no_local_and_retain_as_published)
+{
+    fake_client *a = fake_connect_props(&net, "self", 0, true, NULL);
+    expect(a, MQTT_CONNACK);
+    subscribe_opts(a, "n/#", 1, true, false, 0);
+    fake_client *b = fake_connect_props(&net, "rap", 0, true, NULL);
+    expect(b, MQTT_CONNACK);
+    subscribe_opts(b, "n/#", 1, false, true, 0);
+    fake_client *c = fake_connect_props(&net, "plain", 0, true, NULL);
+    expect(c, MQTT_CONNACK);
+    subscribe_opts(c, "n/#", 1, false, false, 0);
+    fake_publish_props(a, "n/x", "v", 0, 0, NULL);
+    expect_nothing(a);
+    expect(b, MQTT_PUBLISH);
+    expect(c, MQTT_PUBLISH);
+    mqtt_packet pr = { .type = MQTT_PUBLISH };
+    pr.u.publish.topic = mqtt_cstr("n/y");
+    pr.u.publish.payload = mqtt_cstr("r");
+    pr.u.publish.retain = true;
+    fake_send(a, &pr);
+    expect_nothing(a);
+    cr_assert(expect(b, MQTT_PUBLISH).u.publish.retain);
+    cr_assert_not(expect(c, MQTT_PUBLISH).u.publish.retain);
+    fake_client_free(a);
+    fake_client_free(b);
+    fake_client_free(c);
+}
+
+/* 3.1.3.2.2 / MQTT-3.1.3-9: a DISCONNECT with 0x04 (with Will Message) still
+ * waits out the Will Delay Interval. */
+Test(conformance, v5_disconnect_with_will_honours_will_delay)
+{
+    fake_client *w = watcher();
+    fake_client *a = connect_will("dev", true, 100, 5, false);
+    expect(a, MQTT_CONNACK);
+    mqtt_packet d = { .type = MQTT_DISCONNECT };
+    d.u.disconnect.reason = MQTT_RC_DISCONNECT_WITH_WILL;
+    fake_send(a, &d);
+    cr_assert(a->released);
+    fake_net_advance(&net, 4999 * FL_NS_PER_MS);
+    expect_nothing(w);
+    fake_net_advance(&net, FL_NS_PER_MS);
+    expect(w, MQTT_PUBLISH);
+    fake_client_free(a);
+    fake_client_free(w);
+}
+
+/* 3.14.2.2.2: a DISCONNECT may shorten the Session Expiry; 0 ends the session
+ * with the connection. */
+Test(conformance, v5_disconnect_sets_session_expiry_zero)
+{
+    mqtt_props props = { .present = MQTT_PROP_BIT(MQTT_PROP_SESSION_EXPIRY), .session_expiry = 100 };
+    fake_client *a = fake_connect_props(&net, "se", 0, true, &props);
+    expect(a, MQTT_CONNACK);
+    mqtt_packet d = { .type = MQTT_DISCONNECT };
+    d.u.disconnect.props.present = MQTT_PROP_BIT(MQTT_PROP_SESSION_EXPIRY);
+    d.u.disconnect.props.session_expiry = 0;
+    fake_send(a, &d);
+    cr_assert(a->released);
+    fake_client *b = fake_connect_props(&net, "se", 0, false, &props);
+    cr_assert_not(expect(b, MQTT_CONNACK).u.connack.session_present);
+    fake_client_free(a);
+    fake_client_free(b);
+}
+
+/* MQTT-3.3.4-7 with 4.9: the client's Receive Maximum counts a QoS 2 message
+ * until its PUBCOMP, not its PUBREC. */
+Test(conformance, v5_receive_maximum_counts_qos2_until_pubcomp)
+{
+    mqtt_props props = { .present = MQTT_PROP_BIT(MQTT_PROP_RECEIVE_MAXIMUM), .receive_maximum = 1 };
+    fake_client *a = fake_connect_props(&net, "rm", 0, true, &props);
+    expect(a, MQTT_CONNACK);
+    subscribe_opts(a, "q/#", 2, false, false, 0);
+    fake_client *p = fake_mqtt_connect(&net, MQTT_V311, "pub", 0, true);
+    fake_publish(p, "q/1", "one", 2, false, 1);
+    fake_publish(p, "q/2", "two", 2, false, 2);
+    mqtt_packet m = expect(a, MQTT_PUBLISH);
+    expect_nothing(a);
+    mqtt_packet ack = { .type = MQTT_PUBREC };
+    ack.u.ack.packet_id = m.u.publish.packet_id;
+    fake_send(a, &ack);
+    expect(a, MQTT_PUBREL);
+    expect_nothing(a);
+    ack.type = MQTT_PUBCOMP;
+    fake_send(a, &ack);
+    m = expect(a, MQTT_PUBLISH);
+    cr_assert_eq(m.u.publish.payload.len, 3);
+    cr_assert_eq(memcmp(m.u.publish.payload.data, "two", 3), 0);
+    fake_client_free(a);
+    fake_client_free(p);
+}
