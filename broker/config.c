@@ -414,10 +414,10 @@ static int flag_uint(const char *flag, const char *s, uint64_t lo, uint64_t hi, 
     return 0;
 }
 
-int bk_config_from_args(bk_config *c, int argc, char **argv, char *err, size_t errlen)
+/* Pass 1: reject unknown flags and find --config, so that the file is applied before the flags.
+ * Returns 1 for --help, -1 on an error, 0 otherwise. */
+static int scan_args(int argc, char **argv, const char **config_path, char *err, size_t errlen)
 {
-    /* Pass 1: find --config (and reject unknown flags) so the file is applied first. */
-    const char *config_path = NULL;
     int opt;
     opterr = 0;
     optind = 0;
@@ -425,7 +425,7 @@ int bk_config_from_args(bk_config *c, int argc, char **argv, char *err, size_t e
         if (opt == OPT_HELP)
             return 1;
         if (opt == OPT_CONFIG)
-            config_path = optarg;
+            *config_path = optarg;
         if (opt == '?') {
             snprintf(err, errlen, "unknown option '%s' (see --help)", argv[optind - 1]);
             return -1;
@@ -439,143 +439,199 @@ int bk_config_from_args(bk_config *c, int argc, char **argv, char *err, size_t e
         snprintf(err, errlen, "unexpected argument '%s' (see --help)", argv[optind]);
         return -1;
     }
+    return 0;
+}
+
+/* What pass 2 remembers across flags: the first --listen replaces the file's list, and the TCP
+ * flags are applied to every listener once all flags are read. */
+typedef struct {
+    bool listen_from_flags, tcp_ka_flag, uto_flag;
+    bk_tcp_opts flag_tcp;
+} flag_state;
+
+static int apply_listen_flag(bk_config *c, flag_state *st, const char *arg, char *err, size_t errlen)
+{
+    if (!st->listen_from_flags) {
+        clear_listen(c);
+        st->listen_from_flags = true;
+    }
+    if (!*arg || !strrchr(arg, ':')) {
+        snprintf(err, errlen, "--listen: expected ADDR:PORT, got '%s'", arg);
+        return -1;
+    }
+    if (add_listen(c, arg, &c->tcp) < 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/* A flag whose value is one of two words; *out is whether it is the second. */
+static int flag_choice(const char *flag, const char *arg, const char *no, const char *yes, bool *out, char *err,
+                       size_t errlen)
+{
+    if (strcmp(arg, no) && strcmp(arg, yes)) {
+        snprintf(err, errlen, "--%s: expected %s or %s, got '%s'", flag, no, yes, arg);
+        return -1;
+    }
+    *out = strcmp(arg, yes) == 0;
+    return 0;
+}
+
+/* The keep-alive flags (grant, grace, idle limit). Returns 1 when opt is not one of them. */
+static int apply_keepalive_flag(bk_config *c, int opt, const char *name, const char *arg, char *err, size_t errlen)
+{
+    uint64_t u;
+    switch (opt) {
+    case OPT_GRACE: {
+        char *end;
+        double g = strtod(arg, &end);
+        if (*end || end == arg || !(g > 0) || g > 100) {
+            snprintf(err, errlen, "--grace: expected a number in (0, 100], got '%s'", arg);
+            return -1;
+        }
+        c->ka.grace = g;
+        return 0;
+    }
+    case OPT_MAX_KA:
+        if (flag_uint(name, arg, 0, 65535, &u, err, errlen) < 0)
+            return -1;
+        c->ka.max_keepalive = (uint16_t)u;
+        return 0;
+    case OPT_V3_OVER:
+        return flag_choice(name, arg, "clamp", "refuse", &c->ka.v3_refuse_over_max, err, errlen);
+    case OPT_ZERO_CEIL:
+        if (flag_uint(name, arg, 0, 65535, &u, err, errlen) < 0)
+            return -1;
+        c->ka.zero_ceiling = (uint16_t)u;
+        return 0;
+    case OPT_IDLE:
+        if (flag_uint(name, arg, 0, 100000000, &u, err, errlen) < 0)
+            return -1;
+        c->ka.idle_timeout = (uint32_t)u;
+        return 0;
+    default:
+        return 1;
+    }
+}
+
+/* The TCP flags, collected in st and applied to the listeners at the end. Returns 1 when opt is
+ * not one of them. */
+static int apply_tcp_flag(flag_state *st, int opt, const char *name, const char *arg, char *err, size_t errlen)
+{
+    uint64_t u;
+    switch (opt) {
+    case OPT_TCP_KA:
+        if (bk_parse_tcp_keepalive(arg, &st->flag_tcp) < 0) {
+            snprintf(err, errlen, "--tcp-keepalive: expected off, go-default or IDLE,INTERVAL,COUNT "
+                                  "(1..32767,1..32767,1..127), got '%s'", arg);
+            return -1;
+        }
+        st->tcp_ka_flag = true;
+        return 0;
+    case OPT_UTO:
+        if (flag_uint(name, arg, 0, UINT32_MAX, &u, err, errlen) < 0)
+            return -1;
+        st->flag_tcp.user_timeout_ms = (uint32_t)u;
+        st->uto_flag = true;
+        return 0;
+    default:
+        return 1;
+    }
+}
+
+/* The integer limits: each flag's range and the field it sets. */
+static int apply_limit_flag(bk_config *c, int opt, const char *name, const char *arg, char *err, size_t errlen)
+{
+    static const struct {
+        int opt;
+        uint64_t lo, hi;
+    } ranges[] = {
+        { OPT_MAX_PACKET, 0, 268435460 }, { OPT_MAX_INFLIGHT, 1, 65535 }, { OPT_MAX_SUBS, 0, UINT32_MAX },
+        { OPT_MAX_TOPIC, 0, 65535 },      { OPT_MAX_QUEUED, 0, UINT32_MAX }, { OPT_CONNECT_TIMEOUT, 1, 86400 },
+        { OPT_TOPIC_ALIAS, 0, 65535 },
+    };
+    for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
+        if (ranges[i].opt != opt)
+            continue;
+        uint64_t u;
+        if (flag_uint(name, arg, ranges[i].lo, ranges[i].hi, &u, err, errlen) < 0)
+            return -1;
+        switch (opt) {
+        case OPT_MAX_PACKET: c->max_packet_size = (uint32_t)u; break;
+        case OPT_MAX_INFLIGHT: c->max_inflight = (uint16_t)u; break;
+        case OPT_MAX_SUBS: c->max_subscriptions = (uint32_t)u; break;
+        case OPT_MAX_TOPIC: c->max_topic_length = (uint16_t)u; break;
+        case OPT_MAX_QUEUED: c->max_queued = (uint32_t)u; break;
+        case OPT_CONNECT_TIMEOUT: c->connect_timeout = (uint32_t)u; break;
+        default: c->topic_alias_max = (uint16_t)u; break;
+        }
+        return 0;
+    }
+    return 1;
+}
+
+/* One flag of pass 2 (all flags are known to be valid names by then). */
+static int apply_flag(bk_config *c, flag_state *st, int opt, const char *arg, char *err, size_t errlen)
+{
+    const char *name = long_opts[opt - OPT_LISTEN].name;
+    switch (opt) {
+    case OPT_LISTEN:
+        return apply_listen_flag(c, st, arg, err, errlen);
+    case OPT_EVENTS:
+        free(c->events);
+        c->events = strdup(arg);
+        return 0;
+    case OPT_DUP:
+        return flag_choice(name, arg, "takeover", "reject", &c->duplicate_reject, err, errlen);
+    default:
+        break;
+    }
+    int rc = apply_keepalive_flag(c, opt, name, arg, err, errlen);
+    if (rc <= 0)
+        return rc;
+    rc = apply_tcp_flag(st, opt, name, arg, err, errlen);
+    if (rc <= 0)
+        return rc;
+    return apply_limit_flag(c, opt, name, arg, err, errlen) < 0 ? -1 : 0;
+}
+
+/* TCP flags override the file for every listener. */
+static void apply_tcp_to_listeners(bk_config *c, const flag_state *st)
+{
+    if (!st->tcp_ka_flag && !st->uto_flag)
+        return;
+    for (size_t i = 0; i < c->nlisten; i++) {
+        if (st->tcp_ka_flag) {
+            c->listen[i].tcp.keepalive = st->flag_tcp.keepalive;
+            c->listen[i].tcp.idle = st->flag_tcp.idle;
+            c->listen[i].tcp.interval = st->flag_tcp.interval;
+            c->listen[i].tcp.count = st->flag_tcp.count;
+        }
+        if (st->uto_flag)
+            c->listen[i].tcp.user_timeout_ms = st->flag_tcp.user_timeout_ms;
+    }
+    c->tcp = st->flag_tcp;
+}
+
+int bk_config_from_args(bk_config *c, int argc, char **argv, char *err, size_t errlen)
+{
+    const char *config_path = NULL;
+    int rc = scan_args(argc, argv, &config_path, err, errlen);
+    if (rc != 0)
+        return rc;
     if (config_path && bk_config_load_file(c, config_path, err, errlen) < 0)
         return -1;
 
-    bool listen_from_flags = false;
-    bool tcp_ka_flag = false, uto_flag = false;
-    bk_tcp_opts flag_tcp = c->tcp;
+    /* Pass 2: the flags, in order, over the file. */
+    flag_state st = { .flag_tcp = c->tcp };
+    int opt;
     optind = 0;
     while ((opt = getopt_long(argc, argv, ":", long_opts, NULL)) != -1) {
-        const char *name = long_opts[opt - OPT_LISTEN].name;
-        uint64_t u;
-        switch (opt) {
-        case OPT_LISTEN:
-            if (!listen_from_flags) {
-                clear_listen(c);
-                listen_from_flags = true;
-            }
-            if (!*optarg || !strrchr(optarg, ':')) {
-                snprintf(err, errlen, "--listen: expected ADDR:PORT, got '%s'", optarg);
-                return -1;
-            }
-            if (add_listen(c, optarg, &c->tcp) < 0) {
-                snprintf(err, errlen, "out of memory");
-                return -1;
-            }
-            break;
-        case OPT_CONFIG:
-            break;
-        case OPT_EVENTS:
-            free(c->events);
-            c->events = strdup(optarg);
-            break;
-        case OPT_GRACE: {
-            char *end;
-            double g = strtod(optarg, &end);
-            if (*end || end == optarg || !(g > 0) || g > 100) {
-                snprintf(err, errlen, "--grace: expected a number in (0, 100], got '%s'", optarg);
-                return -1;
-            }
-            c->ka.grace = g;
-            break;
-        }
-        case OPT_MAX_KA:
-            if (flag_uint(name, optarg, 0, 65535, &u, err, errlen) < 0)
-                return -1;
-            c->ka.max_keepalive = (uint16_t)u;
-            break;
-        case OPT_V3_OVER:
-            if (strcmp(optarg, "clamp") && strcmp(optarg, "refuse")) {
-                snprintf(err, errlen, "--v3-keepalive-over-max: expected clamp or refuse, got '%s'", optarg);
-                return -1;
-            }
-            c->ka.v3_refuse_over_max = strcmp(optarg, "refuse") == 0;
-            break;
-        case OPT_ZERO_CEIL:
-            if (flag_uint(name, optarg, 0, 65535, &u, err, errlen) < 0)
-                return -1;
-            c->ka.zero_ceiling = (uint16_t)u;
-            break;
-        case OPT_IDLE:
-            if (flag_uint(name, optarg, 0, 100000000, &u, err, errlen) < 0)
-                return -1;
-            c->ka.idle_timeout = (uint32_t)u;
-            break;
-        case OPT_TCP_KA:
-            if (bk_parse_tcp_keepalive(optarg, &flag_tcp) < 0) {
-                snprintf(err, errlen, "--tcp-keepalive: expected off, go-default or IDLE,INTERVAL,COUNT "
-                                      "(1..32767,1..32767,1..127), got '%s'", optarg);
-                return -1;
-            }
-            tcp_ka_flag = true;
-            break;
-        case OPT_UTO:
-            if (flag_uint(name, optarg, 0, UINT32_MAX, &u, err, errlen) < 0)
-                return -1;
-            flag_tcp.user_timeout_ms = (uint32_t)u;
-            uto_flag = true;
-            break;
-        case OPT_DUP:
-            if (strcmp(optarg, "takeover") && strcmp(optarg, "reject")) {
-                snprintf(err, errlen, "--duplicate-client-id: expected takeover or reject, got '%s'", optarg);
-                return -1;
-            }
-            c->duplicate_reject = strcmp(optarg, "reject") == 0;
-            break;
-        case OPT_MAX_PACKET:
-            if (flag_uint(name, optarg, 0, 268435460, &u, err, errlen) < 0)
-                return -1;
-            c->max_packet_size = (uint32_t)u;
-            break;
-        case OPT_MAX_INFLIGHT:
-            if (flag_uint(name, optarg, 1, 65535, &u, err, errlen) < 0)
-                return -1;
-            c->max_inflight = (uint16_t)u;
-            break;
-        case OPT_MAX_SUBS:
-            if (flag_uint(name, optarg, 0, UINT32_MAX, &u, err, errlen) < 0)
-                return -1;
-            c->max_subscriptions = (uint32_t)u;
-            break;
-        case OPT_MAX_TOPIC:
-            if (flag_uint(name, optarg, 0, 65535, &u, err, errlen) < 0)
-                return -1;
-            c->max_topic_length = (uint16_t)u;
-            break;
-        case OPT_MAX_QUEUED:
-            if (flag_uint(name, optarg, 0, UINT32_MAX, &u, err, errlen) < 0)
-                return -1;
-            c->max_queued = (uint32_t)u;
-            break;
-        case OPT_CONNECT_TIMEOUT:
-            if (flag_uint(name, optarg, 1, 86400, &u, err, errlen) < 0)
-                return -1;
-            c->connect_timeout = (uint32_t)u;
-            break;
-        case OPT_TOPIC_ALIAS:
-            if (flag_uint(name, optarg, 0, 65535, &u, err, errlen) < 0)
-                return -1;
-            c->topic_alias_max = (uint16_t)u;
-            break;
-        default:
-            break;
-        }
+        if (opt != OPT_CONFIG && opt >= OPT_LISTEN && opt < OPT_HELP && apply_flag(c, &st, opt, optarg, err, errlen) < 0)
+            return -1;
     }
-    /* TCP flags override the file for every listener. */
-    if (tcp_ka_flag || uto_flag) {
-        for (size_t i = 0; i < c->nlisten; i++) {
-            if (tcp_ka_flag) {
-                c->listen[i].tcp.keepalive = flag_tcp.keepalive;
-                c->listen[i].tcp.idle = flag_tcp.idle;
-                c->listen[i].tcp.interval = flag_tcp.interval;
-                c->listen[i].tcp.count = flag_tcp.count;
-            }
-            if (uto_flag)
-                c->listen[i].tcp.user_timeout_ms = flag_tcp.user_timeout_ms;
-        }
-        c->tcp = flag_tcp;
-    }
+    apply_tcp_to_listeners(c, &st);
     if (!c->nlisten) {
         snprintf(err, errlen, "no listener: give --listen ADDR:PORT or 'listen' in the config file");
         return -1;

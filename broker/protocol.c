@@ -6,6 +6,9 @@
 
 #include "internal.h"
 
+/* CONNACK 0x8C, Bad authentication method (the codec has no name for it). */
+enum { BK_RC_BAD_AUTH_METHOD = 0x8C };
+
 void bk_violation(bk_conn *c, uint8_t reason, const char *what)
 {
     bk_send_disconnect(c, reason);
@@ -31,9 +34,19 @@ static uint8_t connect_level(const uint8_t *buf, size_t len)
 
 static void protocol_error_at(bk_conn *c, const mqtt_error *e, const uint8_t *packet, size_t len)
 {
-    if (!c->connected && e->code == MQTT_E_PROTOCOL_LEVEL) {
-        /* An unknown protocol level gets the 3.1.1 refusal (MQTT-3.1.2-2). */
+    if (!c->connected && (e->code == MQTT_E_PROTOCOL_LEVEL || e->code == MQTT_E_PROTOCOL_NAME)) {
+        /* An unknown protocol level gets the 3.1.1 refusal (MQTT-3.1.2-2).
+         * So does another protocol name (MQTT-3.1.2-1 lets the Server either
+         * disconnect or go on by that protocol's rules): an MQTT 3.1 client
+         * ("MQIsdp") is told 0x01, unacceptable protocol version, in its own
+         * words, rather than seeing the connection drop. */
         static const uint8_t refuse[] = { 0x20, 0x02, 0x00, MQTT_V3_REFUSED_PROTOCOL };
+        c->bytes_out += sizeof refuse;
+        c->b->tx.write(c, refuse, sizeof refuse, c->b->tx.ctx);
+    } else if (!c->connected && e->code == MQTT_E_CLIENT_ID) {
+        /* 3.1.1, empty ClientId with CleanSession 0: CONNACK 0x02, then the
+         * close (MQTT-3.1.3-8). */
+        static const uint8_t refuse[] = { 0x20, 0x02, 0x00, MQTT_V3_REFUSED_IDENTIFIER };
         c->bytes_out += sizeof refuse;
         c->b->tx.write(c, refuse, sizeof refuse, c->b->tx.ctx);
     } else if (!c->connected && connect_level(packet, len) == MQTT_V5) {
@@ -184,6 +197,14 @@ static void handle_connect(bk_conn *c, const mqtt_connect *cn)
     if (grant.refuse) {
         refuse(c, MQTT_V3_REFUSED_IDENTIFIER, MQTT_RC_IMPLEMENTATION_SPECIFIC, "protocol_error",
                json_pack("{s:s, s:i}", "what", "keepalive over max_keepalive", "keepalive_asked", cn->keep_alive));
+        return;
+    }
+    if (cn->version == MQTT_V5 && mqtt_prop_has(&cn->props, MQTT_PROP_AUTH_METHOD)) {
+        /* No enhanced authentication here: an Authentication Method gets
+         * CONNACK 0x8C and the close (MQTT-4.12.0-1; mosquitto 2.0.11 answers
+         * the same without an auth plugin, measured). */
+        refuse(c, MQTT_V3_REFUSED_NOT_AUTHORIZED, BK_RC_BAD_AUTH_METHOD, "protocol_error",
+               json_pack("{s:s}", "what", "CONNECT: authentication method not supported (MQTT-4.12.0-1)"));
         return;
     }
     if (cn->has_will && cfg->max_topic_length && cn->will_topic.len > cfg->max_topic_length) {
