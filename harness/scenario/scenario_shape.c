@@ -214,10 +214,10 @@ static const fl_shape filter = { .types = FL_T_STR, .what = "a topic filter", .m
 static const fl_shape subscribe = { .types = FL_T_ARR, .what = "an array of topic filters", .items = &filter, .max_items = 16 };
 static const fl_shape id_pattern = { .types = FL_T_STR, .what = "a client id pattern (with {n})", .max_len = 64 };
 static const fl_shape arg = { .types = FL_T_STR, .what = "a command argument", .max_len = 256 };
-static const fl_shape command = { .types = FL_T_ARR, .what = "a command: the program and its arguments", .items = &arg,
-                                  .min_items = 1, .max_items = 64 };
+static const fl_shape client_command = { .types = FL_T_ARR, .what = "a command: the program and its arguments",
+                                         .items = &arg, .min_items = 1, .max_items = 64 };
 static const fl_field client_fields[] = {
-    { "command", &command, true },
+    { "command", &client_command, true },
     { NULL, NULL, false },
 };
 static const fl_shape client = { .types = FL_T_STR | FL_T_OBJ,
