@@ -67,6 +67,9 @@ static void fault_free(fl_report_fault *f)
     for (int s = 0; s < FL_SIDE_COUNT; s++)
         side_free(&f->side[s]);
     fl_samples_free(&f->recovery);
+    for (size_t g = 0; g < f->ngens; g++)
+        fl_samples_free(&f->gens[g].recovery);
+    free(f->gens);
     free(f);
 }
 
@@ -245,6 +248,29 @@ void fl_report_fault_undetected(fl_report_fault *f, fl_side side, size_t count)
 {
     if ((unsigned)side < FL_SIDE_COUNT)
         f->side[side].undetected += count;
+}
+
+void fl_report_fault_survived(fl_report_fault *f, fl_side side, size_t count)
+{
+    if ((unsigned)side < FL_SIDE_COUNT)
+        f->side[side].survived += count;
+}
+
+int fl_report_fault_generation(fl_report_fault *f, unsigned generation, double recovered_s)
+{
+    if (generation == 0)
+        return -1;
+    if (generation > f->ngens) {
+        struct fl_generation *g = realloc(f->gens, generation * sizeof *g);
+        if (!g)
+            return -1;
+        memset(g + f->ngens, 0, (generation - f->ngens) * sizeof *g);
+        f->gens = g;
+        f->ngens = generation;
+    }
+    struct fl_generation *g = &f->gens[generation - 1];
+    g->affected++;
+    return isnan(recovered_s) ? 0 : fl_samples_add(&g->recovery, recovered_s);
 }
 
 int fl_report_fault_recovered(fl_report_fault *f, double latency_s) { return fl_samples_add(&f->recovery, latency_s); }
@@ -437,6 +463,10 @@ static int side_metric(const fl_report *r, const fl_report_fault *f, int side, c
         *v = (double)s->undetected;
         return 0;
     }
+    if (strcmp(rest, "survived") == 0) {
+        *v = (double)s->survived;
+        return 0;
+    }
     if (strcmp(rest, "outside") == 0) {
         *v = (double)s->outside;
         return 0;
@@ -468,7 +498,7 @@ static int side_metric(const fl_report *r, const fl_report_fault *f, int side, c
     }
     if (!stat_value(&s->st, rest, v))
         return bad(err, errlen, path,
-                   "\"%s\" is not a side metric (count, detected, undetected, outside, inside, window_lo, "
+                   "\"%s\" is not a side metric (count, detected, undetected, survived, outside, inside, window_lo, "
                    "window_hi, min, p50, p90, p99, max, mean, *_ms, reasons.<reason>.<statistic>)",
                    rest);
     return 0;
@@ -491,6 +521,10 @@ static int fault_metric(const fl_report *r, const char *p, const char *path, dou
         *v = (double)f->nconns;
         return 0;
     }
+    if (strcmp(m, "generations") == 0) {
+        *v = (double)f->ngens;
+        return 0;
+    }
     const char *dot = strchr(m, '.');
     if (dot && strncmp(m, "recovery", 8) == 0 && dot - m == 8) {
         if (!stat_value(&f->recovery_st, dot + 1, v))
@@ -499,7 +533,7 @@ static int fault_metric(const fl_report *r, const char *p, const char *path, dou
     }
     int side = dot ? side_of(m, (size_t)(dot - m)) : -1;
     if (side < 0)
-        return bad(err, errlen, path, "unknown fault metric (affected, broker.*, client.*, will.*, recovery.*)");
+        return bad(err, errlen, path, "unknown fault metric (affected, generations, broker.*, client.*, will.*, recovery.*)");
     return side_metric(r, f, side, dot + 1, path, v, err, errlen);
 }
 
@@ -636,6 +670,9 @@ int fl_report_finish(fl_report *r, char *err, size_t errlen)
                 return bad(err, errlen, "report", "out of memory");
         if (fl_stats_compute(f->recovery.v, f->recovery.n, &f->recovery_st))
             return bad(err, errlen, "report", "out of memory");
+        for (size_t g = 0; g < f->ngens; g++)
+            if (fl_stats_compute(f->gens[g].recovery.v, f->gens[g].recovery.n, &f->gens[g].recovery_st))
+                return bad(err, errlen, "report", "out of memory");
     }
     r->finished = true;
     int failed = 0, status = 0;

@@ -99,7 +99,7 @@ static void client_dead(fl_analysis *a, const json_t *ev, uint64_t t)
         a->cc[i].down = true;
         a->up--;
     }
-    a->detected++;
+    a->client_detected++;
 }
 
 static int broker_connect(fl_analysis *a, const json_t *ev, uint64_t t)
@@ -132,7 +132,7 @@ static void broker_close(fl_analysis *a, const json_t *ev, uint64_t t)
         a->cc[c].down = true;
         a->up--;
     }
-    a->detected++;
+    a->broker_detected++;
 }
 
 static int will_received(fl_analysis *a, const json_t *ev, uint64_t t)
@@ -193,7 +193,8 @@ int fl_analysis_add(fl_analysis *a, const json_t *ev)
 void fl_analysis_live(const fl_analysis *a, fl_live *out)
 {
     out->up = a->up;
-    out->detected = a->detected;
+    out->broker_detected = a->broker_detected;
+    out->client_detected = a->client_detected;
     out->reconnects = a->reconnects;
 }
 
@@ -201,7 +202,7 @@ void fl_analysis_live(const fl_analysis *a, fl_live *out)
  * fault, or never up before it). */
 static uint64_t idle_span(const fl_analysis *a, const client_conn *c, uint64_t end_ns)
 {
-    if (c->fault >= 0)
+    if (c->fault >= 0 && !c->idle_ok)
         return 0;
     const broker_conn *b = c->broker >= 0 ? &a->bc[c->broker] : NULL;
     uint64_t until = c->dead && c->dead < end_ns ? c->dead : end_ns;

@@ -50,7 +50,10 @@ int fl_analysis_report(fl_analysis *a, const fl_truth *faults, size_t n, uint64_
 /* Live numbers for the progress line. */
 typedef struct fl_live {
     size_t up;        /* client connections currently up */
-    size_t detected;  /* dead_detected + broker closes seen */
+    /* deaths noticed so far, per side: never added together, since one death
+     * is noticed by both sides */
+    size_t broker_detected; /* broker closes seen */
+    size_t client_detected; /* dead_detected seen */
     size_t reconnects;
 } fl_live;
 void fl_analysis_live(const fl_analysis *a, fl_live *out);

@@ -2,6 +2,7 @@
  * and the closes no fault explains. */
 #include "harness/run/analyze_internal.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +102,152 @@ static uint64_t first_wire_close(const fl_analysis *a, const char *conn, uint64_
 
 static double seconds(uint64_t from, uint64_t to) { return (double)(int64_t)(to - from) / 1e9; }
 
+/* When each side noticed connection c was dead (0: not by end_ns), latencies
+ * counting from t0. */
+typedef struct detections {
+    uint64_t at[FL_SIDE_COUNT];
+    const char *reason[FL_SIDE_COUNT];
+    bool watched[FL_SIDE_COUNT]; /* the side can tell us (a log, a capture, a will) */
+} detections;
+
+static void detect(const fl_analysis *a, const fl_truth *truth, const client_conn *c, uint64_t t0, uint64_t end_ns,
+                   detections *d)
+{
+    memset(d, 0, sizeof *d);
+    const broker_conn *b = c->broker >= 0 ? &a->bc[c->broker] : NULL;
+    if (truth->broker_wire && !truth->broker_side) {
+        /* no event log (mosquitto): the first FIN or RST its host sent */
+        d->watched[FL_SIDE_BROKER] = true;
+        d->at[FL_SIDE_BROKER] = first_wire_close(a, c->conn, t0, end_ns, &d->reason[FL_SIDE_BROKER]);
+    } else if (truth->broker_side) { /* else neither an event log nor a capture: the will tells */
+        d->watched[FL_SIDE_BROKER] = true;
+        if (b && b->close && b->close <= end_ns) {
+            d->at[FL_SIDE_BROKER] = b->close;
+            d->reason[FL_SIDE_BROKER] = b->reason;
+        }
+    }
+    if (truth->client_side) {
+        d->watched[FL_SIDE_CLIENT] = true;
+        if (c->dead && c->dead <= end_ns) {
+            d->at[FL_SIDE_CLIENT] = c->dead;
+            d->reason[FL_SIDE_CLIENT] = c->dead_reason;
+        }
+    }
+    if (truth->will) {
+        d->watched[FL_SIDE_WILL] = true;
+        d->at[FL_SIDE_WILL] = first_will(a, c->client_id, t0, end_ns);
+        d->reason[FL_SIDE_WILL] = "will";
+    }
+}
+
+/* Still up at end_ns on both sides. */
+static bool open_at_end(const fl_analysis *a, const client_conn *c, uint64_t end_ns)
+{
+    const broker_conn *b = c->broker >= 0 ? &a->bc[c->broker] : NULL;
+    return !(c->dead && c->dead <= end_ns) && !(b && b->close && b->close <= end_ns);
+}
+
+/* The NAT this fault stands for never forgets a healthy connection of this
+ * configuration (its heartbeat is shorter than the idle timeout). */
+static bool nat_never_expires(const fl_truth *truth)
+{
+    return truth->nat_timeout_ns && truth->model && truth->model->nat.present && !truth->model->nat.expires;
+}
+
+/* The moment fault truth cut c (the reference of its latencies): the inject,
+ * or the connection's own start when it came up under a standing fault; for
+ * a NAT's idle timeout, when the connection had been quiet for that long. */
+static uint64_t cut_at(const fl_truth *truth, const client_conn *c)
+{
+    uint64_t t0 = c->up > truth->inject_ns ? c->up : truth->inject_ns;
+    if (truth->nat_timeout_ns && !nat_never_expires(truth) && c->last_rx + truth->nat_timeout_ns > t0)
+        t0 = c->last_rx + truth->nat_timeout_ns;
+    return t0;
+}
+
+/* The latest end of the fault's model windows (seconds after the cut), with
+ * the tolerance; INFINITY without a model or when a window never closes. */
+static double due_s(const fl_truth *truth)
+{
+    if (!truth->model)
+        return INFINITY;
+    double hi = 0;
+    for (int s = 0; s < FL_SIDE_COUNT; s++) {
+        const fl_side_prediction *sp = &truth->model->side[s];
+        if (sp->applicable && sp->expect != FL_EXPECT_NONE && sp->window.hi_s > hi) {
+            fl_tolerance tol = FL_TOLERANCE_DEFAULT;
+            hi = sp->window.hi_s + tol.abs_s + (isfinite(sp->window.hi_s) ? tol.rel * sp->window.hi_s : 0);
+        }
+    }
+    return hi > 0 ? hi : INFINITY;
+}
+
+/* Measures connection c against fault f: detected or undetected per side if
+ * it was cut, survived if the fault touched it and let it live. Returns false
+ * (and leaves c alone) if the fault did not touch it after all: a later
+ * generation cut too close to the end for anyone to be due to notice. */
+static bool measure(fl_analysis *a, const fl_truth *truth, fl_report_fault *rf, const long *order, client_conn *c,
+                    int f, unsigned gen, uint64_t end_ns)
+{
+    uint64_t t0 = cut_at(truth, c);
+    if (t0 > end_ns)
+        return false;
+    detections d;
+    detect(a, truth, c, t0, end_ns, &d);
+    bool noticed = false;
+    for (int s = 0; s < FL_SIDE_COUNT; s++)
+        noticed |= d.at[s] != 0;
+    bool survived = !noticed && (nat_never_expires(truth) ||
+                                 (truth->heal_ns && truth->heal_ns <= end_ns && open_at_end(a, c, end_ns)));
+    if (gen > 1 && !noticed && !survived && (double)(end_ns - t0) / 1e9 <= due_s(truth))
+        return false;
+    c->fault = f;
+    c->gen = gen;
+    c->idle_ok = survived && nat_never_expires(truth);
+    fl_report_fault_add_conn(rf, c->conn);
+    for (int s = 0; s < FL_SIDE_COUNT; s++) {
+        if (!d.watched[s])
+            continue;
+        if (d.at[s])
+            fl_report_fault_detected(rf, (fl_side)s, d.reason[s], seconds(t0, d.at[s]));
+        else if (survived)
+            fl_report_fault_survived(rf, (fl_side)s, 1);
+        else
+            fl_report_fault_undetected(rf, (fl_side)s, 1);
+    }
+    uint64_t back = survived ? 0 : next_up(a, order, c->client_id, t0, end_ns);
+    if (back)
+        fl_report_fault_recovered(rf, seconds(t0, back));
+    if (!survived)
+        fl_report_fault_generation(rf, gen, back ? seconds(t0, back) : NAN);
+    return true;
+}
+
+/* A standing fault (until it heals, or the end) keeps cutting what crosses it:
+ * a connection that came up behind it while it stood is its next generation.
+ * order is sorted by (client id, up), so a client's earlier connection is
+ * measured before its reconnection. */
+static void standing(fl_analysis *a, const fl_truth *truth, fl_report_fault *rf, const long *order, int f,
+                     uint64_t end_ns)
+{
+    uint64_t until = truth->heal_ns && truth->heal_ns < end_ns ? truth->heal_ns : end_ns;
+    for (size_t k = 0; k < a->ncc; k++) {
+        client_conn *c = &a->cc[order[k]];
+        if (c->fault >= 0 || c->up <= truth->inject_ns || c->up >= until || !in_set(truth, c->conn))
+            continue;
+        /* what cut this connection must have stood when it was cut */
+        if (cut_at(truth, c) >= until)
+            continue;
+        const client_conn *prev = k > 0 ? &a->cc[order[k - 1]] : NULL;
+        unsigned gen = prev && strcmp(prev->client_id, c->client_id) == 0 && prev->fault == f ? prev->gen + 1 : 1;
+        const broker_conn *b = c->broker >= 0 ? &a->bc[c->broker] : NULL;
+        uint64_t t0 = cut_at(truth, c);
+        if ((c->dead && c->dead < t0) || (b && b->close && b->close < t0))
+            continue; /* it ended before the fault could cut it */
+        measure(a, truth, rf, order, c, f, gen, end_ns);
+    }
+}
+
 int fl_analysis_report(fl_analysis *a, const fl_truth *faults, size_t n, uint64_t steady_ns, uint64_t end_ns,
                        fl_report *r)
 {
@@ -127,52 +274,12 @@ int fl_analysis_report(fl_analysis *a, const fl_truth *faults, size_t n, uint64_
             continue;
         if (truth->heal_ns)
             fl_report_fault_heal(rf, truth->heal_ns);
-        size_t undetected[FL_SIDE_COUNT] = { 0 };
         for (size_t i = 0; i < a->ncc; i++) {
             client_conn *c = &a->cc[i];
-            if (c->fault >= 0 || !in_set(truth, c->conn) || !alive_at(a, c, truth->inject_ns))
-                continue;
-            c->fault = (int)f;
-            fl_report_fault_add_conn(rf, c->conn);
-            /* A NAT's idle timeout cuts a connection when it has been quiet for
-             * that long: the model's reference for nat-expiry. */
-            uint64_t t0 = truth->inject_ns;
-            if (truth->nat_timeout_ns && c->last_rx + truth->nat_timeout_ns > t0)
-                t0 = c->last_rx + truth->nat_timeout_ns;
-            const broker_conn *b = c->broker >= 0 ? &a->bc[c->broker] : NULL;
-            const char *kind = NULL;
-            uint64_t wire = truth->broker_wire ? first_wire_close(a, c->conn, t0, end_ns, &kind) : 0;
-            if (truth->broker_wire && !truth->broker_side) {
-                /* no event log (mosquitto): the first FIN or RST its host sent */
-                if (wire)
-                    fl_report_fault_detected(rf, FL_SIDE_BROKER, kind, seconds(t0, wire));
-                else
-                    undetected[FL_SIDE_BROKER]++;
-            } else if (!truth->broker_side)
-                ; /* neither an event log nor a capture: the will tells */
-            else if (b && b->close && b->close <= end_ns)
-                fl_report_fault_detected(rf, FL_SIDE_BROKER, b->reason, seconds(t0, b->close));
-            else
-                undetected[FL_SIDE_BROKER]++;
-            if (truth->client_side) {
-                if (c->dead && c->dead <= end_ns)
-                    fl_report_fault_detected(rf, FL_SIDE_CLIENT, c->dead_reason, seconds(t0, c->dead));
-                else
-                    undetected[FL_SIDE_CLIENT]++;
-            }
-            if (truth->will) {
-                uint64_t w = first_will(a, c->client_id, t0, end_ns);
-                if (w)
-                    fl_report_fault_detected(rf, FL_SIDE_WILL, "will", seconds(t0, w));
-                else
-                    undetected[FL_SIDE_WILL]++;
-            }
-            uint64_t back = next_up(a, order, c->client_id, t0, end_ns);
-            if (back)
-                fl_report_fault_recovered(rf, seconds(t0, back));
+            if (c->fault < 0 && in_set(truth, c->conn) && alive_at(a, c, truth->inject_ns))
+                measure(a, truth, rf, order, c, (int)f, 1, end_ns);
         }
-        for (int s = 0; s < FL_SIDE_COUNT; s++)
-            fl_report_fault_undetected(rf, (fl_side)s, undetected[s]);
+        standing(a, truth, rf, order, (int)f, end_ns);
     }
     free(order);
     /* Closes that no fault explains, one per connection: the side that closed

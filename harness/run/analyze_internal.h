@@ -14,7 +14,9 @@ typedef struct client_conn {
     uint64_t last_rx;  /* the newest PINGRESP (with --log-pings), else up */
     long broker;       /* index into broker_conns, -1: not joined */
     bool down;         /* counted as down in the live numbers */
-    int fault;         /* the fault that cut it, -1: none */
+    int fault;         /* the fault that touched it, -1: none */
+    unsigned gen;      /* that fault's generation: 1 cut when it hit, 2 cut again after reconnecting, ... */
+    bool idle_ok;      /* touched by a NAT that never expired it: its traffic is idle overhead */
 } client_conn;
 
 /* The same connection as the broker saw it (`connect` up to `close`). */
@@ -38,7 +40,7 @@ struct fl_analysis {
     size_t nwills, capwills;
     /* conn -> index of its newest record; jansson objects are the hash maps. */
     json_t *open_client, *open_broker;
-    size_t up, detected, reconnects;
+    size_t up, broker_detected, client_detected, reconnects;
     json_t *wire; /* conn -> [[t, "fin"|"reset"], ...]: what the broker host sent (capture.h) */
 };
 
