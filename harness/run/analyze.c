@@ -252,6 +252,15 @@ void fl_analysis_idle_overhead(const fl_analysis *a, const fl_conn_heartbeats *w
     json_decref(index);
 }
 
+const char *fl_idle_overhead_unmeasured(const fl_idle_overhead *o, bool counted)
+{
+    if (!counted)
+        return "the broker host's wire was not counted (no capture, or the run stopped before the measurement ended)";
+    if (o->connections == 0 || !(o->connection_hours > 0))
+        return "no connection was left untouched by the faults: nothing to measure idle traffic over";
+    return NULL;
+}
+
 const char *fl_conn_addr(const char *conn, char *buf, size_t len)
 {
     if (conn[0] == '[') {

@@ -80,6 +80,11 @@ typedef struct fl_idle_overhead {
 void fl_analysis_idle_overhead(const fl_analysis *a, const fl_conn_heartbeats *wire, size_t nwire, uint64_t end_ns,
                                fl_idle_overhead *out);
 
+/* Why o measures nothing (NULL: it measures something): the wire was not
+ * counted, or no connection was left untouched by the faults (a standing
+ * fault's reconnections count as touched). Never an average over zero. */
+const char *fl_idle_overhead_unmeasured(const fl_idle_overhead *o, bool counted);
+
 /* The connection-hours of group's untouched connections, as counted by
  * fl_analysis_idle_overhead: what weighs each group's model overhead. */
 double fl_analysis_idle_hours(const fl_analysis *a, const char *group, uint64_t end_ns);

@@ -144,11 +144,9 @@ int fl_runner_write_report(runner *r, int64_t start_realtime_ns, bool complete)
     const fl_overhead *model = idle_model(r, r->heartbeats_ns ? r->heartbeats_ns : end, &model_value) ? &model_value : NULL;
     fl_idle_overhead idle;
     fl_analysis_idle_overhead(r->analysis, r->heartbeats, r->nheartbeats, r->heartbeats_ns, &idle);
-    if (!r->heartbeats_counted) {
-        fl_report_set_overhead_unmeasured(rep, "the broker host's wire was not counted (no capture, or the run "
-                                               "stopped before the measurement ended)", model);
-    } else if (idle.connection_hours <= 0) {
-        fl_report_set_overhead_unmeasured(rep, "every connection was touched by a fault", model);
+    const char *unmeasured = fl_idle_overhead_unmeasured(&idle, r->heartbeats_counted);
+    if (unmeasured) {
+        fl_report_set_overhead_unmeasured(rep, unmeasured, model);
     } else {
         fl_report_set_overhead(rep, idle.mqtt_packets + idle.tcp_packets, idle.mqtt_bytes + idle.tcp_bytes,
                                idle.connection_hours, model);
