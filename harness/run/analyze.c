@@ -257,7 +257,7 @@ const char *fl_idle_overhead_unmeasured(const fl_idle_overhead *o, bool counted)
     if (!counted)
         return "the broker host's wire was not counted (no capture, or the run stopped before the measurement ended)";
     if (o->connections == 0 || !(o->connection_hours > 0))
-        return "no connection was left untouched by the faults: nothing to measure idle traffic over";
+        return "no connection was left untouched by the faults";
     return NULL;
 }
 
