@@ -1,0 +1,57 @@
+/* The per-connection prediction (instant.h): the phase of the heartbeat is
+ * not swept but taken from the connection's own history, and phase.c's
+ * candidates give each detector's nominal instant and slack. */
+#include "model/instant.h"
+
+#include "model/internal.h"
+
+/* Answered TCP keep-alive probes refresh what the kernel counts idle time
+ * from (the last received segment) every idle_s while the connection is
+ * otherwise quiet: the application's last read is older than the kernel's.
+ * Returns the kernel's last receive before the cut (<= 0) and adds each
+ * probe round's timer lateness to *slack. */
+static double kernel_last_rx(const fl_model_tcp *t, double app_last_rx, double *slack)
+{
+    double last = app_last_rx;
+    if (!t->keepalive || !(t->idle_s > 0))
+        return last;
+    while (last + t->idle_s <= 0) {
+        last += t->idle_s;
+        *slack += fl_model_timer_slack_s(t->idle_s);
+    }
+    return last;
+}
+
+int fl_model_instant(const fl_model_config *cfg, fl_side side, const fl_conn_history *h, fl_instant *out)
+{
+    *out = (fl_instant){ .known = false, .detector = FL_DET_NONE, .at_s = INF, .slack_s = 0 };
+    if (side != FL_SIDE_BROKER && side != FL_SIDE_CLIENT)
+        return -1;
+    derived d;
+    fl_model__derive(cfg, &d);
+    double extra = 0;
+    phase ph;
+    cand cs[MAX_CANDS];
+    int n;
+    if (side == FL_SIDE_BROKER) {
+        /* the broker's last read is the client's last heartbeat as it arrived */
+        ph = (phase){ .since_hb = -h->broker_last_rx_s, .since_pub = INF,
+                      .last_rx = kernel_last_rx(&cfg->broker.tcp, h->broker_last_rx_s, &extra) };
+        n = fl_model__broker_cands(cfg, &d, &ph, cs);
+    } else {
+        /* the client's last PINGRESP answered the ping it sent one round trip
+         * earlier, and the strategy counts from that send */
+        ph = (phase){ .since_hb = -(h->client_last_rx_s - cfg->rtt_s), .since_pub = INF,
+                      .last_rx = kernel_last_rx(&cfg->client.tcp, h->client_last_rx_s, &extra) };
+        n = fl_model__client_cands(cfg, &d, &ph, cs);
+    }
+    for (int i = 0; i < n; i++) {
+        if (!out->known || cs[i].lo < out->at_s) {
+            out->known = true;
+            out->detector = cs[i].det;
+            out->at_s = cs[i].lo;
+            out->slack_s = cs[i].hi - cs[i].lo + extra;
+        }
+    }
+    return 0;
+}
