@@ -53,5 +53,14 @@ int fl_model_instant(const fl_model_config *cfg, fl_side side, const fl_conn_his
             out->slack_s = cs[i].hi - cs[i].lo + extra;
         }
     }
+    /* A strategy's death is a chain of user-space timers (the ping when Keep
+     * Alive runs out, then each ping timeout), each up to USER_TIMER_SLACK_S
+     * late; phase.c's candidate allows for one. */
+    if (out->detector == FL_DET_PING_TIMEOUT) {
+        int chained = cfg->client.strategy == FL_MS_MQTT ? 1
+                      : cfg->client.strategy == FL_MS_PROBE ? (cfg->client.probe_count ? cfg->client.probe_count : DEFAULT_MISSES)
+                      : (cfg->client.misses ? cfg->client.misses : DEFAULT_MISSES);
+        out->slack_s += chained * USER_TIMER_SLACK_S;
+    }
     return 0;
 }

@@ -50,6 +50,7 @@ fl_report *fl_report_new(void)
 static void side_free(fl_side_data *s)
 {
     fl_samples_free(&s->lat);
+    fl_samples_free(&s->resid);
     for (size_t i = 0; i < s->nreasons; i++) {
         free(s->reasons[i].reason);
         fl_samples_free(&s->reasons[i].lat);
@@ -248,6 +249,24 @@ void fl_report_fault_undetected(fl_report_fault *f, fl_side side, size_t count)
 {
     if ((unsigned)side < FL_SIDE_COUNT)
         f->side[side].undetected += count;
+}
+
+int fl_report_fault_residual(fl_report_fault *f, fl_side side, double residual_s, double slack_s)
+{
+    if ((unsigned)side >= FL_SIDE_COUNT)
+        return -1;
+    fl_side_data *s = &f->side[side];
+    if (residual_s < -FL_RESIDUAL_EARLY_S || residual_s > slack_s)
+        s->unexplained++;
+    if (slack_s > s->slack_max)
+        s->slack_max = slack_s;
+    return fl_samples_add(&s->resid, residual_s);
+}
+
+void fl_report_fault_unpredicted(fl_report_fault *f, fl_side side)
+{
+    if ((unsigned)side < FL_SIDE_COUNT)
+        f->side[side].unpredicted++;
 }
 
 void fl_report_fault_survived(fl_report_fault *f, fl_side side, size_t count)
@@ -463,6 +482,16 @@ static int side_metric(const fl_report *r, const fl_report_fault *f, int side, c
         *v = (double)s->undetected;
         return 0;
     }
+    if (strcmp(rest, "unexplained") == 0 || strcmp(rest, "unpredicted") == 0) {
+        *v = (double)(rest[2] == 'e' ? s->unexplained : s->unpredicted);
+        return 0;
+    }
+    if (strncmp(rest, "residual.", 9) == 0) {
+        if (!stat_value(&s->resid_st, rest + 9, v))
+            return bad(err, errlen, path, "\"%s\" is not a statistic (count, min, p50, p90, p99, max, mean, *_ms)",
+                       rest + 9);
+        return 0;
+    }
     if (strcmp(rest, "survived") == 0) {
         *v = (double)s->survived;
         return 0;
@@ -498,8 +527,9 @@ static int side_metric(const fl_report *r, const fl_report_fault *f, int side, c
     }
     if (!stat_value(&s->st, rest, v))
         return bad(err, errlen, path,
-                   "\"%s\" is not a side metric (count, detected, undetected, survived, outside, inside, window_lo, "
-                   "window_hi, min, p50, p90, p99, max, mean, *_ms, reasons.<reason>.<statistic>)",
+                   "\"%s\" is not a side metric (count, detected, undetected, survived, unexplained, unpredicted, "
+                   "residual.<statistic>, outside, inside, window_lo, window_hi, min, p50, p90, p99, max, mean, *_ms, "
+                   "reasons.<reason>.<statistic>)",
                    rest);
     return 0;
 }
@@ -626,7 +656,7 @@ int fl_report_metric(const fl_report *r, const char *path, double *v, char *err,
 static int compute_side(const fl_report *r, fl_report_fault *f, int side)
 {
     fl_side_data *s = &f->side[side];
-    if (fl_stats_compute(s->lat.v, s->lat.n, &s->st))
+    if (fl_stats_compute(s->lat.v, s->lat.n, &s->st) || fl_stats_compute(s->resid.v, s->resid.n, &s->resid_st))
         return -1;
     for (size_t i = 0; i < s->nreasons; i++)
         if (fl_stats_compute(s->reasons[i].lat.v, s->reasons[i].lat.n, &s->reasons[i].st))

@@ -67,6 +67,15 @@ int fl_report_fault_add_conn(fl_report_fault *f, const char *conn); /* an affect
 int fl_report_fault_detected(fl_report_fault *f, fl_side side, const char *reason, double latency_s);
 /* Affected connections that side never detected by the end of the run. */
 void fl_report_fault_undetected(fl_report_fault *f, fl_side side, size_t count);
+/* The per-connection prediction of a detection on side (model/instant.h):
+ * residual_s = measured - predicted latency, slack_s how late the predicted
+ * detector may be. A residual in [-FL_RESIDUAL_EARLY_S, slack_s] is
+ * explained; any other is counted as unexplained. */
+#define FL_RESIDUAL_EARLY_S 0.001 /* the round trip the model does not know (veth: ~50 us) and timestamping */
+int fl_report_fault_residual(fl_report_fault *f, fl_side side, double residual_s, double slack_s);
+/* A detection on side that has no per-connection prediction (the
+ * configuration names no detector for it, or the side's history is unknown). */
+void fl_report_fault_unpredicted(fl_report_fault *f, fl_side side);
 /* Affected connections the fault touched but did not cut (it healed in time,
  * or the NAT never expired them): nobody had anything to detect. */
 void fl_report_fault_survived(fl_report_fault *f, fl_side side, size_t count);

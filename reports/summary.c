@@ -63,6 +63,21 @@ static void prediction_text(char *buf, size_t len, const fl_report_fault *f, int
         snprintf(buf, len, "%s", win);
 }
 
+/* Per connection, measured - predicted: "p99 0.4 ms, max 0.9 ms; unexplained
+ * 0 of 25 (slack 2 ms)", or why there is none. */
+static void residual_text(char *buf, size_t len, const fl_side_data *sd)
+{
+    if (!sd->resid_st.count) {
+        snprintf(buf, len, "%s", sd->unpredicted ? "no per-connection prediction" : "-");
+        return;
+    }
+    char unp[40] = "";
+    if (sd->unpredicted)
+        snprintf(unp, sizeof unp, ", %zu unpredicted", sd->unpredicted);
+    snprintf(buf, len, "p99 %.1f ms, max %.1f ms; unexplained %zu of %zu (slack %.0f ms)%s", sd->resid_st.p99 * 1e3,
+             sd->resid_st.max * 1e3, sd->unexplained, sd->resid_st.count, sd->slack_max * 1e3, unp);
+}
+
 /* A verdict short enough for the 80-column table. */
 static const char *verdict_cell(fl_verdict v) { return v == FL_VERDICT_NOT_APPLICABLE ? "n/a" : fl_verdict_name(v); }
 
@@ -73,9 +88,10 @@ static const char *const narrow_header[] = {"side", "detected", "undetected", "s
                                             "verdict"};
 static const char *const wide_header[] = {"fault", "side", "detected", "undetected", "survived", "p50", "p99", "max",
                                           "measured reasons", "model's window (prediction)",
-                                          "model's detector (prediction)", "verdict"};
+                                          "model's detector (prediction)", "residual (measured - predicted per connection)",
+                                          "unexplained", "verdict"};
 #define NARROW_COLS 8
-#define WIDE_COLS 12
+#define WIDE_COLS 14
 
 static int fault_rows(const fl_report *r, fl_table *t, bool wide)
 {
@@ -99,7 +115,10 @@ static int fault_rows(const fl_report *r, fl_table *t, bool wide)
             /* Skip sides with nothing to say (e.g. no will configured, none seen). */
             if (!modelled && sd->lat.n == 0 && sd->undetected == 0 && sd->survived == 0)
                 continue;
-            char det[24], und[24], sur[24], p50[32], p99[32], max[32], reasons[200], model[120], win[80];
+            char det[24], und[24], sur[24], p50[32], p99[32], max[32], reasons[200], model[120], win[80], res[160],
+                unx[24];
+            residual_text(res, sizeof res, sd);
+            snprintf(unx, sizeof unx, "%zu", sd->unexplained);
             snprintf(det, sizeof det, "%zu", sd->st.count);
             snprintf(und, sizeof und, "%zu", sd->undetected);
             snprintf(sur, sizeof sur, "%zu", sd->survived);
@@ -114,7 +133,8 @@ static int fault_rows(const fl_report *r, fl_table *t, bool wide)
                 window_text(win, sizeof win, f, s);
                 const char *cells[WIDE_COLS] = {
                     title, side, det, und, sur, p50, p99, max, reasons, win,
-                    f->has_model ? fl_detector_name(f->model.side[s].winner) : "-", fl_verdict_name(sd->verdict)};
+                    f->has_model ? fl_detector_name(f->model.side[s].winner) : "-", res, unx,
+                    fl_verdict_name(sd->verdict)};
                 rc = fl_table_row(t, cells, colour);
             } else {
                 const char *cells[NARROW_COLS] = {side, det, und, sur, p50, p99, max, verdict_cell(sd->verdict)};
@@ -125,6 +145,10 @@ static int fault_rows(const fl_report *r, fl_table *t, bool wide)
                 rc = rc ? rc : fl_table_note(t, line);
                 snprintf(line, sizeof line, "  model (prediction): %s", model);
                 rc = rc ? rc : fl_table_note(t, line);
+                if (sd->resid_st.count || sd->unpredicted) {
+                    snprintf(line, sizeof line, "  residual: %s", res);
+                    rc = rc ? rc : fl_table_note(t, line);
+                }
             }
             if (rc)
                 return -1;

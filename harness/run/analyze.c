@@ -94,6 +94,8 @@ static void client_dead(fl_analysis *a, const json_t *ev, uint64_t t)
         return;
     a->cc[i].dead = t;
     a->cc[i].dead_reason = dup_str(ev, "reason");
+    const json_t *rx = json_object_get(ev, "last_rx");
+    a->cc[i].dead_last_rx = json_is_integer(rx) ? (uint64_t)json_integer_value(rx) : 0;
     json_object_del(a->open_client, conn);
     if (!a->cc[i].down) {
         a->cc[i].down = true;
@@ -124,6 +126,8 @@ static void broker_close(fl_analysis *a, const json_t *ev, uint64_t t)
         return;
     a->bc[i].close = t;
     a->bc[i].reason = dup_str(ev, "reason");
+    const json_t *rx = json_object_get(ev, "last_rx");
+    a->bc[i].last_rx = json_is_integer(rx) ? (uint64_t)json_integer_value(rx) : 0;
     json_object_del(a->open_broker, conn);
     /* Live numbers only: the broker closing a connection takes it down even
      * when its client is gone (power loss) and will never say so. */

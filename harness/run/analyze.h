@@ -29,6 +29,8 @@ typedef struct fl_truth {
     bool client_side;          /* the clients survive to notice (false for power-loss) */
     bool will;                 /* the cut clients have wills and someone watches them */
     const fl_prediction *model; /* may be NULL */
+    const fl_model_config *cfg; /* the model's configuration for the per-connection prediction
+                                 * (model/instant.h); NULL: none */
     uint64_t nat_timeout_ns;   /* nat-expiry: latencies count from each connection's
                                 * last PINGRESP (or connect) + this, when later than the inject */
 } fl_truth;

@@ -1,6 +1,7 @@
 /* Measuring each fault: which connections it cut, when each side noticed,
  * and the closes no fault explains. */
 #include "harness/run/analyze_internal.h"
+#include "model/instant.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -182,6 +183,35 @@ static double due_s(const fl_truth *truth)
     return hi > 0 ? hi : INFINITY;
 }
 
+/* The connection's own last reads, as the logs have them: the broker's from
+ * its close (without a broker log, the client's last read stands for it: the
+ * broker read that PINGREQ half a round trip before), the client's from its
+ * dead_detected (else its newest PINGRESP, else its connect). */
+static void history(const fl_analysis *a, const client_conn *c, uint64_t t0, fl_conn_history *h)
+{
+    const broker_conn *b = c->broker >= 0 ? &a->bc[c->broker] : NULL;
+    uint64_t client_rx = c->dead_last_rx ? c->dead_last_rx : c->last_rx;
+    uint64_t broker_rx = b && b->last_rx ? b->last_rx : client_rx;
+    h->broker_last_rx_s = seconds(t0, broker_rx);
+    h->client_last_rx_s = seconds(t0, client_rx);
+}
+
+/* The detection at latency_s on side against the connection's own predicted
+ * instant: its residual, or unpredicted. The will has no timer of its own. */
+static void predict(const fl_analysis *a, const fl_truth *truth, fl_report_fault *rf, const client_conn *c,
+                    fl_side side, uint64_t t0, double latency_s)
+{
+    if (side == FL_SIDE_WILL)
+        return;
+    fl_conn_history h;
+    fl_instant in = { 0 };
+    history(a, c, t0, &h);
+    if (truth->cfg && fl_model_instant(truth->cfg, side, &h, &in) == 0 && in.known)
+        fl_report_fault_residual(rf, side, latency_s - in.at_s, in.slack_s);
+    else
+        fl_report_fault_unpredicted(rf, side);
+}
+
 /* Measures connection c against fault f: detected or undetected per side if
  * it was cut, survived if the fault touched it and let it live. Returns false
  * (and leaves c alone) if the fault did not touch it after all: a later
@@ -208,8 +238,10 @@ static bool measure(fl_analysis *a, const fl_truth *truth, fl_report_fault *rf, 
     for (int s = 0; s < FL_SIDE_COUNT; s++) {
         if (!d.watched[s])
             continue;
-        if (d.at[s])
+        if (d.at[s]) {
             fl_report_fault_detected(rf, (fl_side)s, d.reason[s], seconds(t0, d.at[s]));
+            predict(a, truth, rf, c, (fl_side)s, t0, seconds(t0, d.at[s]));
+        }
         else if (survived)
             fl_report_fault_survived(rf, (fl_side)s, 1);
         else

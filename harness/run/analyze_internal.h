@@ -12,6 +12,7 @@ typedef struct client_conn {
     char *group;       /* the swarm group's name, NULL if not logged */
     uint64_t up, dead; /* dead 0: never detected */
     uint64_t last_rx;  /* the newest PINGRESP (with --log-pings), else up */
+    uint64_t dead_last_rx; /* dead_detected's last_rx: the client's last read, 0: not logged */
     long broker;       /* index into broker_conns, -1: not joined */
     bool down;         /* counted as down in the live numbers */
     int fault;         /* the fault that touched it, -1: none */
@@ -23,6 +24,7 @@ typedef struct client_conn {
 typedef struct broker_conn {
     char *client_id, *conn, *reason;
     uint64_t connect, close; /* close 0: still open */
+    uint64_t last_rx;        /* the close's last_rx: the broker's last read, 0: not logged */
     long client;             /* index into client_conns, -1 */
 } broker_conn;
 

@@ -211,3 +211,46 @@ Test(analyze, nat_that_never_expires_is_survived)
     fl_report_free(r);
     fl_analysis_free(a);
 }
+
+/* Each detection against its own connection's predicted instant: the broker
+ * from the last_rx of its close, the client from that of its dead_detected.
+ * One broker close a tenth of a second late is unexplained. */
+Test(analyze, residual_per_connection_from_its_own_last_read)
+{
+    fl_analysis *a = fl_analysis_new();
+    connect_pair(a, "p", "198.18.1.1:1000", "198.18.1.1:1000", 100 * MS);
+    connect_pair(a, "q", "198.18.1.1:1001", "198.18.1.1:1001", 100 * MS);
+    /* p's last PINGREQ reached the broker at 900 ms: 1.5 x 5 s later, 0.3 ms late */
+    line(a, 8400 * MS + 300000, "broker", "close", "198.18.1.1:1000", "p",
+         ",\"reason\":\"keepalive_timeout\",\"last_rx\":900000000");
+    line(a, 8600 * MS, "broker", "close", "198.18.1.1:1001", "q",
+         ",\"reason\":\"keepalive_timeout\",\"last_rx\":1000000000");
+    /* p's PINGRESP at 901 ms: the next ping at 5.901 s, dead 2.5 s later (+0.5 ms) */
+    line(a, 8401 * MS + 500000, "swarm", "dead_detected", "198.18.1.1:1000", "p",
+         ",\"reason\":\"ping_timeout\",\"last_rx\":901000000");
+    fl_model_config cfg;
+    fl_model_config_defaults(&cfg);
+    cfg.client.keepalive_s = 5;
+    fl_truth truth = { .kind = "cable-pull", .target = "x", .inject_ns = 2000 * MS, .addrs = cut, .naddrs = 1,
+                       .broker_side = true, .client_side = true, .cfg = &cfg };
+    fl_report *r = finished(a, &truth, 20000 * MS);
+    cr_expect_eq(metric(r, "faults[0].broker.residual.count"), 2);
+    cr_expect_float_eq(metric(r, "faults[0].broker.residual.min"), 0.0003, 1e-9);
+    cr_expect_float_eq(metric(r, "faults[0].broker.residual.max"), 0.1, 1e-9); /* q: 8.6 - 8.5 s */
+    cr_expect_eq(metric(r, "faults[0].broker.unexplained"), 1);
+    cr_expect_float_eq(metric(r, "faults[0].client.residual.max"), 0.0005, 1e-9);
+    cr_expect_eq(metric(r, "faults[0].client.unexplained"), 0);
+    cr_expect_eq(metric(r, "faults[0].client.unpredicted"), 0);
+    fl_report_free(r);
+    /* without a configuration there is nothing to predict from */
+    fl_analysis *b = fl_analysis_new();
+    connect_pair(b, "p", "198.18.1.1:1000", "198.18.1.1:1000", 100 * MS);
+    line(b, 8400 * MS, "broker", "close", "198.18.1.1:1000", "p", ",\"reason\":\"keepalive_timeout\"");
+    truth.cfg = NULL;
+    r = finished(b, &truth, 20000 * MS);
+    cr_expect_eq(metric(r, "faults[0].broker.unpredicted"), 1);
+    cr_expect_eq(metric(r, "faults[0].broker.residual.count"), 0);
+    fl_report_free(r);
+    fl_analysis_free(a);
+    fl_analysis_free(b);
+}
