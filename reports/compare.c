@@ -171,25 +171,26 @@ static int side_metric(const json_t *side, const char *stat, const char *path, d
     }
     *has = true;
     if (strcmp(name, "detected") == 0 || strcmp(name, "count") == 0 || strcmp(name, "undetected") == 0 ||
-        strcmp(name, "outside") == 0) {
+        strcmp(name, "outside") == 0 || strcmp(name, "survived") == 0 || strcmp(name, "unexplained") == 0) {
         const char *field = strcmp(name, "count") == 0 ? "detected" : name;
         if (scale != 1 || !number(json_object_get(side, field), v))
             goto unknown;
         return 0;
     }
     static const char *const stats[] = { "min", "p50", "p90", "p99", "max", "mean" };
+    bool resid = strncmp(name, "residual.", 9) == 0; /* measured - predicted per connection */
     for (size_t i = 0; i < sizeof stats / sizeof stats[0]; i++) {
-        if (strcmp(name, stats[i]) != 0)
+        if (strcmp(name + (resid ? 9 : 0), stats[i]) != 0)
             continue;
-        json_t *lat = json_object_get(side, "latency_s");
-        *has = number(json_object_get(lat, name), v);
+        json_t *lat = json_object_get(side, resid ? "residual_s" : "latency_s");
+        *has = number(json_object_get(lat, stats[i]), v);
         if (*has)
             *v *= scale;
         return 0;
     }
 unknown:
-    snprintf(err, errlen, "%s: unknown metric (a side has detected, undetected, outside, min, p50, p90, p99, max, "
-             "mean, and the latencies with _ms)", path);
+    snprintf(err, errlen, "%s: unknown metric (a side has detected, undetected, survived, outside, unexplained, "
+             "min, p50, p90, p99, max, mean, residual.<those>, and the latencies with _ms)", path);
     return -1;
 }
 
