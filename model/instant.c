@@ -8,17 +8,22 @@
 /* Answered TCP keep-alive probes refresh what the kernel counts idle time
  * from (the last received segment) every idle_s while the connection is
  * otherwise quiet: the application's last read is older than the kernel's.
- * Returns the kernel's last receive before the cut (<= 0) and adds each
- * probe round's timer lateness to *slack. */
+ * The probes are in no event log, and each round may be a timer slot late, so
+ * after j rounds the last one is up to j slots later than nominal; if that
+ * could put it after the cut, the round before may be the last one. Returns
+ * the earliest kernel last receive before the cut (<= 0) and adds how much
+ * later it may be to *slack. */
 static double kernel_last_rx(const fl_model_tcp *t, double app_last_rx, double *slack)
 {
-    double last = app_last_rx;
-    if (!t->keepalive || !(t->idle_s > 0))
-        return last;
-    while (last + t->idle_s <= 0) {
-        last += t->idle_s;
-        *slack += fl_model_timer_slack_s(t->idle_s);
+    if (!t->keepalive || !(t->idle_s > 0) || app_last_rx + t->idle_s > 0)
+        return app_last_rx;
+    double rounds = floor(-app_last_rx / t->idle_s + 1e-9), late = rounds * fl_model_timer_slack_s(t->idle_s);
+    double last = app_last_rx + rounds * t->idle_s;
+    if (last + late > 0) { /* the last round may have come after the cut */
+        last -= t->idle_s;
+        late += t->idle_s;
     }
+    *slack += late;
     return last;
 }
 
