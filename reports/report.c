@@ -251,13 +251,15 @@ void fl_report_fault_undetected(fl_report_fault *f, fl_side side, size_t count)
         f->side[side].undetected += count;
 }
 
-int fl_report_fault_residual(fl_report_fault *f, fl_side side, double residual_s, double slack_s)
+int fl_report_fault_residual(fl_report_fault *f, fl_side side, double residual_s, double slack_s, double queued_s)
 {
     if ((unsigned)side >= FL_SIDE_COUNT)
         return -1;
     fl_side_data *s = &f->side[side];
-    if (residual_s < -FL_RESIDUAL_EARLY_S || residual_s > slack_s)
+    if (residual_s < -FL_RESIDUAL_EARLY_S || residual_s > slack_s + (queued_s > 0 ? queued_s : 0))
         s->unexplained++;
+    else if (residual_s > slack_s)
+        s->queued++;
     if (slack_s > s->slack_max)
         s->slack_max = slack_s;
     return fl_samples_add(&s->resid, residual_s);

@@ -69,10 +69,13 @@ int fl_report_fault_detected(fl_report_fault *f, fl_side side, const char *reaso
 void fl_report_fault_undetected(fl_report_fault *f, fl_side side, size_t count);
 /* The per-connection prediction of a detection on side (model/instant.h):
  * residual_s = measured - predicted latency, slack_s how late the predicted
- * detector may be. A residual in [-FL_RESIDUAL_EARLY_S, slack_s] is
- * explained; any other is counted as unexplained. */
+ * detector may be, queued_s how long after the predicted instant the same
+ * process was still busy noticing other deaths (its previous detection; 0 if
+ * none): one event loop handles a burst of deadlines one after another. A
+ * residual in [-FL_RESIDUAL_EARLY_S, slack_s + queued_s] is explained (counted
+ * as queued when only the queue explains it); any other is unexplained. */
 #define FL_RESIDUAL_EARLY_S 0.001 /* the round trip the model does not know (veth: ~50 us) and timestamping */
-int fl_report_fault_residual(fl_report_fault *f, fl_side side, double residual_s, double slack_s);
+int fl_report_fault_residual(fl_report_fault *f, fl_side side, double residual_s, double slack_s, double queued_s);
 /* A detection on side that has no per-connection prediction (the
  * configuration names no detector for it, or the side's history is unknown). */
 void fl_report_fault_unpredicted(fl_report_fault *f, fl_side side);

@@ -55,6 +55,7 @@ void fl_analysis_free(fl_analysis *a)
     json_decref(a->open_client);
     json_decref(a->open_broker);
     json_decref(a->wire);
+    free(a->busy);
     free(a);
 }
 

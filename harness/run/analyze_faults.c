@@ -196,20 +196,75 @@ static void history(const fl_analysis *a, const client_conn *c, uint64_t t0, fl_
     h->client_last_rx_s = seconds(t0, client_rx);
 }
 
+/* Every detection of one process, sorted by (process, time): the broker is
+ * one event loop, and each client host runs one swarm process. */
+typedef struct busy {
+    char proc[64];
+    uint64_t t;
+} busy;
+
+static int busy_order(const void *x, const void *y)
+{
+    const busy *a = x, *b = y;
+    int c = strcmp(a->proc, b->proc);
+    return c ? c : (a->t > b->t) - (a->t < b->t);
+}
+
+static busy *busy_list(const fl_analysis *a, size_t *n)
+{
+    busy *v = malloc((a->ncc + a->nbc + 1) * sizeof *v);
+    *n = 0;
+    if (!v)
+        return NULL;
+    for (size_t i = 0; i < a->nbc; i++)
+        if (a->bc[i].close)
+            v[(*n)++] = (busy){ .proc = "broker", .t = a->bc[i].close };
+    for (size_t i = 0; i < a->ncc; i++)
+        if (a->cc[i].dead) {
+            v[*n] = (busy){ .t = a->cc[i].dead };
+            fl_conn_addr(a->cc[i].conn, v[*n].proc, sizeof v[*n].proc);
+            (*n)++;
+        }
+    qsort(v, *n, sizeof *v, busy_order);
+    return v;
+}
+
+/* The process's latest detection before t (0: none). */
+static uint64_t busy_before(const busy *v, size_t n, const char *proc, uint64_t t)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) { /* the first entry >= (proc, t) */
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(v[mid].proc, proc);
+        if (c < 0 || (c == 0 && v[mid].t < t))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo > 0 && strcmp(v[lo - 1].proc, proc) == 0 ? v[lo - 1].t : 0;
+}
+
 /* The detection at latency_s on side against the connection's own predicted
  * instant: its residual, or unpredicted. The will has no timer of its own. */
 static void predict(const fl_analysis *a, const fl_truth *truth, fl_report_fault *rf, const client_conn *c,
-                    fl_side side, uint64_t t0, double latency_s)
+                    fl_side side, uint64_t t0, uint64_t at)
 {
+    double latency_s = seconds(t0, at);
     if (side == FL_SIDE_WILL)
         return;
     fl_conn_history h;
     fl_instant in = { 0 };
     history(a, c, t0, &h);
-    if (truth->cfg && fl_model_instant(truth->cfg, side, &h, &in) == 0 && in.known)
-        fl_report_fault_residual(rf, side, latency_s - in.at_s, in.slack_s);
-    else
+    if (!truth->cfg || fl_model_instant(truth->cfg, side, &h, &in) != 0 || !in.known) {
         fl_report_fault_unpredicted(rf, side);
+        return;
+    }
+    char proc[64] = "broker";
+    if (side == FL_SIDE_CLIENT)
+        fl_conn_addr(c->conn, proc, sizeof proc);
+    uint64_t prev = a->busy ? busy_before(a->busy, a->nbusy, proc, at) : 0;
+    double queued = prev ? seconds(t0, prev) - in.at_s : 0;
+    fl_report_fault_residual(rf, side, latency_s - in.at_s, in.slack_s, queued);
 }
 
 /* Measures connection c against fault f: detected or undetected per side if
@@ -240,7 +295,7 @@ static bool measure(fl_analysis *a, const fl_truth *truth, fl_report_fault *rf, 
             continue;
         if (d.at[s]) {
             fl_report_fault_detected(rf, (fl_side)s, d.reason[s], seconds(t0, d.at[s]));
-            predict(a, truth, rf, c, (fl_side)s, t0, seconds(t0, d.at[s]));
+            predict(a, truth, rf, c, (fl_side)s, t0, d.at[s]);
         }
         else if (survived)
             fl_report_fault_survived(rf, (fl_side)s, 1);
@@ -293,6 +348,8 @@ int fl_analysis_report(fl_analysis *a, const fl_truth *faults, size_t n, uint64_
     for (size_t i = 0; i < a->ncc; i++)
         order[i] = (long)i;
     qsort_r(order, a->ncc, sizeof *order, fl_an_by_client_up, a);
+    free(a->busy);
+    a->busy = busy_list(a, &a->nbusy);
     for (size_t f = 0; f < n; f++) {
         const fl_truth *truth = &faults[f];
         fl_report_fault *rf = fl_report_add_fault(r, truth->kind, truth->target, truth->inject_ns);

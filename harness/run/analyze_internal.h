@@ -43,6 +43,8 @@ struct fl_analysis {
     /* conn -> index of its newest record; jansson objects are the hash maps. */
     json_t *open_client, *open_broker;
     size_t up, broker_detected, client_detected, reconnects;
+    struct busy *busy; /* every detection by process and time (analyze_faults.c) */
+    size_t nbusy;
     json_t *wire; /* conn -> [[t, "fin"|"reset"], ...]: what the broker host sent (capture.h) */
 };
 

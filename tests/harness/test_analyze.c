@@ -220,10 +220,15 @@ Test(analyze, residual_per_connection_from_its_own_last_read)
     fl_analysis *a = fl_analysis_new();
     connect_pair(a, "p", "198.18.1.1:1000", "198.18.1.1:1000", 100 * MS);
     connect_pair(a, "q", "198.18.1.1:1001", "198.18.1.1:1001", 100 * MS);
+    connect_pair(a, "r", "198.18.1.1:1002", "198.18.1.1:1002", 100 * MS);
     /* p's last PINGREQ reached the broker at 900 ms: 1.5 x 5 s later, 0.3 ms late */
     line(a, 8400 * MS + 300000, "broker", "close", "198.18.1.1:1000", "p",
          ",\"reason\":\"keepalive_timeout\",\"last_rx\":900000000");
     line(a, 8600 * MS, "broker", "close", "198.18.1.1:1001", "q",
+         ",\"reason\":\"keepalive_timeout\",\"last_rx\":1000000000");
+    /* r was due at 8.5 s too, but the broker was still busy with q until
+     * 8.6 s: 0.5 ms after that is explained by the queue */
+    line(a, 8600 * MS + 500000, "broker", "close", "198.18.1.1:1002", "r",
          ",\"reason\":\"keepalive_timeout\",\"last_rx\":1000000000");
     /* p's PINGRESP at 901 ms: the next ping at 5.901 s, dead 2.5 s later (+0.5 ms) */
     line(a, 8401 * MS + 500000, "swarm", "dead_detected", "198.18.1.1:1000", "p",
@@ -234,10 +239,14 @@ Test(analyze, residual_per_connection_from_its_own_last_read)
     fl_truth truth = { .kind = "cable-pull", .target = "x", .inject_ns = 2000 * MS, .addrs = cut, .naddrs = 1,
                        .broker_side = true, .client_side = true, .cfg = &cfg };
     fl_report *r = finished(a, &truth, 20000 * MS);
-    cr_expect_eq(metric(r, "faults[0].broker.residual.count"), 2);
+    cr_expect_eq(metric(r, "faults[0].broker.residual.count"), 3);
     cr_expect_float_eq(metric(r, "faults[0].broker.residual.min"), 0.0003, 1e-9);
-    cr_expect_float_eq(metric(r, "faults[0].broker.residual.max"), 0.1, 1e-9); /* q: 8.6 - 8.5 s */
-    cr_expect_eq(metric(r, "faults[0].broker.unexplained"), 1);
+    cr_expect_float_eq(metric(r, "faults[0].broker.residual.max"), 0.1005, 1e-9); /* r: 8.6005 - 8.5 s */
+    cr_expect_eq(metric(r, "faults[0].broker.unexplained"), 1); /* q: nothing before it was due */
+    json_t *j = fl_report_to_json(r);
+    json_t *broker = json_object_get(json_array_get(json_object_get(j, "faults"), 0), "broker");
+    cr_expect_eq(json_integer_value(json_object_get(broker, "queued")), 1);
+    json_decref(j);
     cr_expect_float_eq(metric(r, "faults[0].client.residual.max"), 0.0005, 1e-9);
     cr_expect_eq(metric(r, "faults[0].client.unexplained"), 0);
     cr_expect_eq(metric(r, "faults[0].client.unpredicted"), 0);
