@@ -58,6 +58,13 @@ int fl_model_instant(const fl_model_config *cfg, fl_side side, const fl_conn_his
             out->slack_s = cs[i].hi - cs[i].lo + extra;
         }
     }
+    /* The broker handles the new CONNECT in its event loop: one user-space
+     * wake-up after it arrives. */
+    if (side == FL_SIDE_BROKER && h->reconnected && (!out->known || h->reconnect_s < out->at_s)) {
+        *out = (fl_instant){ .known = true, .detector = FL_DET_NONE, .at_s = h->reconnect_s,
+                             .slack_s = USER_TIMER_SLACK_S, .by_reconnect = true };
+        return 0;
+    }
     /* A strategy's death is a chain of user-space timers (the ping when Keep
      * Alive runs out, then each ping timeout), each up to USER_TIMER_SLACK_S
      * late; phase.c's candidate allows for one. */

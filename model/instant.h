@@ -19,6 +19,12 @@
 typedef struct fl_conn_history {
     double broker_last_rx_s; /* the last packet the broker read from this client */
     double client_last_rx_s; /* the last packet the client read (its last PINGRESP, or CONNACK) */
+    /* The client came back with the same client id (reconnect configured,
+     * or a rebooted device): the broker takes the old session over when the
+     * new CONNECT arrives (MQTT 3.1.1 section 3.1.4, MQTT 5 section 3.1.4),
+     * if no timer noticed the ghost before. */
+    bool reconnected;
+    double reconnect_s;
 } fl_conn_history;
 
 typedef struct fl_instant {
@@ -26,6 +32,7 @@ typedef struct fl_instant {
     fl_detector detector; /* the first to fire */
     double at_s;          /* nominal instant, seconds after the cut */
     double slack_s;       /* it may fire up to this much later */
+    bool by_reconnect;    /* broker: the reconnect's takeover comes first (detector FL_DET_NONE) */
 } fl_instant;
 
 /* Fills out for side (broker or client) of a connection with history h under

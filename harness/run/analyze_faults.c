@@ -58,7 +58,7 @@ static uint64_t first_will(const fl_analysis *a, const char *whose, uint64_t aft
 
 /* The client's next connection after t, if it came back; order holds every
  * client record's index sorted by (client id, up). */
-static uint64_t next_up(const fl_analysis *a, const long *order, const char *client_id, uint64_t t, uint64_t end)
+static long next_conn(const fl_analysis *a, const long *order, const char *client_id, uint64_t t, uint64_t end)
 {
     size_t lo = 0, hi = a->ncc;
     while (lo < hi) {
@@ -73,9 +73,25 @@ static uint64_t next_up(const fl_analysis *a, const long *order, const char *cli
     if (lo < a->ncc) {
         const client_conn *c = &a->cc[order[lo]];
         if (strcmp(c->client_id, client_id) == 0 && c->up <= end)
-            return c->up;
+            return order[lo];
     }
-    return 0;
+    return -1;
+}
+
+static uint64_t next_up(const fl_analysis *a, const long *order, const char *client_id, uint64_t t, uint64_t end)
+{
+    long k = next_conn(a, order, client_id, t, end);
+    return k >= 0 ? a->cc[k].up : 0;
+}
+
+/* When the broker read the CONNECT of that next connection (what a takeover
+ * answers); the client's own `connected` (after CONNACK) without a broker log. */
+static uint64_t next_connect(const fl_analysis *a, const long *order, const char *client_id, uint64_t t, uint64_t end)
+{
+    long k = next_conn(a, order, client_id, t, end);
+    if (k < 0)
+        return 0;
+    return a->cc[k].broker >= 0 ? a->bc[a->cc[k].broker].connect : a->cc[k].up;
 }
 
 static bool expected_close(const char *reason)
@@ -187,8 +203,9 @@ static double due_s(const fl_truth *truth)
  * its close (without a broker log, the client's last read stands for it: the
  * broker read that PINGREQ half a round trip before), the client's from its
  * dead_detected (else its newest PINGRESP, else its connect). */
-static void history(const fl_analysis *a, const client_conn *c, uint64_t t0, fl_conn_history *h)
+static void history(const fl_analysis *a, const client_conn *c, uint64_t t0, uint64_t back, fl_conn_history *h)
 {
+    *h = (fl_conn_history){ .reconnected = back != 0, .reconnect_s = back ? seconds(t0, back) : 0 };
     const broker_conn *b = c->broker >= 0 ? &a->bc[c->broker] : NULL;
     uint64_t client_rx = c->dead_last_rx ? c->dead_last_rx : c->last_rx;
     uint64_t broker_rx = b && b->last_rx ? b->last_rx : client_rx;
@@ -247,14 +264,14 @@ static uint64_t busy_before(const busy *v, size_t n, const char *proc, uint64_t 
 /* The detection at latency_s on side against the connection's own predicted
  * instant: its residual, or unpredicted. The will has no timer of its own. */
 static void predict(const fl_analysis *a, const fl_truth *truth, fl_report_fault *rf, const client_conn *c,
-                    fl_side side, uint64_t t0, uint64_t at)
+                    fl_side side, uint64_t t0, uint64_t at, uint64_t back)
 {
     double latency_s = seconds(t0, at);
     if (side == FL_SIDE_WILL)
         return;
     fl_conn_history h;
     fl_instant in = { 0 };
-    history(a, c, t0, &h);
+    history(a, c, t0, back, &h);
     if (!truth->cfg || fl_model_instant(truth->cfg, side, &h, &in) != 0 || !in.known) {
         fl_report_fault_unpredicted(rf, side);
         return;
@@ -290,19 +307,20 @@ static bool measure(fl_analysis *a, const fl_truth *truth, fl_report_fault *rf, 
     c->gen = gen;
     c->idle_ok = survived && nat_never_expires(truth);
     fl_report_fault_add_conn(rf, c->conn);
+    uint64_t back = survived ? 0 : next_up(a, order, c->client_id, t0, end_ns);
+    uint64_t again = survived ? 0 : next_connect(a, order, c->client_id, t0, end_ns);
     for (int s = 0; s < FL_SIDE_COUNT; s++) {
         if (!d.watched[s])
             continue;
         if (d.at[s]) {
             fl_report_fault_detected(rf, (fl_side)s, d.reason[s], seconds(t0, d.at[s]));
-            predict(a, truth, rf, c, (fl_side)s, t0, d.at[s]);
+            predict(a, truth, rf, c, (fl_side)s, t0, d.at[s], again);
         }
         else if (survived)
             fl_report_fault_survived(rf, (fl_side)s, 1);
         else
             fl_report_fault_undetected(rf, (fl_side)s, 1);
     }
-    uint64_t back = survived ? 0 : next_up(a, order, c->client_id, t0, end_ns);
     if (back)
         fl_report_fault_recovered(rf, seconds(t0, back));
     if (!survived)

@@ -86,3 +86,23 @@ Test(instant, nothing_to_fire_and_no_will_timer)
     fl_conn_history h = { 0 };
     cr_assert_eq(fl_model_instant(&c, FL_SIDE_WILL, &h, &in), -1);
 }
+
+/* A rebooted or reconnecting client's CONNECT makes the broker take the old
+ * session over, if that comes before its keep-alive deadline. */
+Test(instant, broker_takeover_on_reconnect)
+{
+    fl_model_config c;
+    fl_model_config_defaults(&c);
+    c.client.keepalive_s = 8;
+    fl_conn_history h = { .broker_last_rx_s = -1, .client_last_rx_s = -1, .reconnected = true, .reconnect_s = 4 };
+    fl_instant in;
+    cr_assert_eq(fl_model_instant(&c, FL_SIDE_BROKER, &h, &in), 0);
+    cr_assert(in.by_reconnect);
+    cr_assert_float_eq(in.at_s, 4, EPS);
+    cr_assert_float_eq(in.slack_s, 0.001, EPS);
+    h.reconnect_s = 20; /* later than 1.5 x 8 - 1 = 11 s: the deadline wins */
+    cr_assert_eq(fl_model_instant(&c, FL_SIDE_BROKER, &h, &in), 0);
+    cr_assert_not(in.by_reconnect);
+    cr_assert_eq(in.detector, FL_DET_KEEPALIVE_TIMEOUT);
+    cr_assert_float_eq(in.at_s, 11, EPS);
+}
