@@ -69,9 +69,10 @@ int fl_model_instant(const fl_model_config *cfg, fl_side side, const fl_conn_his
      * Alive runs out, then each ping timeout), each up to USER_TIMER_SLACK_S
      * late; phase.c's candidate allows for one. */
     if (out->detector == FL_DET_PING_TIMEOUT) {
-        int chained = cfg->client.strategy == FL_MS_MQTT ? 1
-                      : cfg->client.strategy == FL_MS_PROBE ? (cfg->client.probe_count ? cfg->client.probe_count : DEFAULT_MISSES)
-                      : (cfg->client.misses ? cfg->client.misses : DEFAULT_MISSES);
+        int misses = cfg->client.misses ? cfg->client.misses : DEFAULT_MISSES;
+        if (cfg->client.strategy == FL_MS_PROBE)
+            misses = cfg->client.probe_count ? cfg->client.probe_count : DEFAULT_MISSES;
+        int chained = cfg->client.strategy == FL_MS_MQTT ? 1 : misses;
         out->slack_s += chained * USER_TIMER_SLACK_S;
     }
     return 0;
