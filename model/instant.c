@@ -55,7 +55,9 @@ int fl_model_instant(const fl_model_config *cfg, fl_side side, const fl_conn_his
             out->known = true;
             out->detector = cs[i].det;
             out->at_s = cs[i].lo;
-            out->slack_s = cs[i].hi - cs[i].lo + extra;
+            /* the probe rounds' uncertainty only moves the kernel's keep-alive */
+            bool kernel_ka = cs[i].det == FL_DET_TCP_KEEPALIVE || cs[i].det == FL_DET_USER_TIMEOUT;
+            out->slack_s = cs[i].hi - cs[i].lo + (kernel_ka ? extra : 0);
         }
     }
     /* The broker handles the new CONNECT in its event loop: one user-space

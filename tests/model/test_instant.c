@@ -106,3 +106,19 @@ Test(instant, broker_takeover_on_reconnect)
     cr_assert_eq(in.detector, FL_DET_KEEPALIVE_TIMEOUT);
     cr_assert_float_eq(in.at_s, 11, EPS);
 }
+
+/* The probe rounds' uncertainty widens only the kernel's keep-alive: an MQTT
+ * deadline that comes first keeps its 1 ms. */
+Test(instant, probe_rounds_do_not_widen_the_mqtt_deadline)
+{
+    fl_model_config c;
+    fl_model_config_defaults(&c);
+    c.client.keepalive_s = 6;
+    c.broker.tcp.keepalive = true;
+    c.broker.tcp.idle_s = c.broker.tcp.interval_s = 2;
+    c.broker.tcp.count = 9;
+    fl_instant in = instant(&c, FL_SIDE_BROKER, -3.99, -3.99);
+    cr_assert_eq(in.detector, FL_DET_KEEPALIVE_TIMEOUT);
+    cr_assert_float_eq(in.at_s, 9 - 3.99, EPS);
+    cr_assert_float_eq(in.slack_s, 0.001, EPS);
+}
