@@ -50,6 +50,7 @@ typedef struct fl_sc_group {
     int link;   /* link index, -1: none */
     json_t *sysctls; /* may be NULL */
     json_t *swarm;   /* the group as flatline-swarm's config takes it (owned) */
+    uint64_t connect_spread_ns; /* its connects spread uniformly over this long (0: all at once) */
 } fl_sc_group;
 
 typedef enum fl_fault_kind {

@@ -192,6 +192,12 @@ static const fl_shape role = { .types = FL_T_STR, .what = "a role", .choices = r
 static const fl_shape filter = { .types = FL_T_STR, .what = "a topic filter", .max_len = 256 };
 static const fl_shape subscribe = { .types = FL_T_ARR, .what = "an array of topic filters", .items = &filter, .max_items = 16 };
 static const fl_shape id_pattern = { .types = FL_T_STR, .what = "a client id pattern (with {n})", .max_len = 64 };
+/* Spread the group's connects (so their heartbeat phases) over one Keep
+ * Alive or a number of seconds. */
+static const char *const spread_words[] = { "heartbeat", NULL };
+static const fl_shape connect_spread = { .types = FL_T_STR | FL_T_NUM,
+                                         .what = "\"heartbeat\" or a number of seconds >= 0", .choices = spread_words,
+                                         .has_min = true, .min = 0 };
 static const fl_field group_fields[] = {
     { "name", &name_str, true },
     { "hosts", &hosts, false },
@@ -211,6 +217,7 @@ static const fl_field group_fields[] = {
     { "behind", &name_str, false },
     { "link", &name_str, false },
     { "profile", &name_str, false },
+    { "connect_spread", &connect_spread, false },
     { NULL, NULL, false },
 };
 static const fl_shape group = { .types = FL_T_OBJ, .what = "a group object", .fields = group_fields };
