@@ -34,6 +34,7 @@ static int total_outside(const json_t *, const json_t *, double *, bool *, char 
 static int side_inside(const json_t *, const json_t *, double *, bool *, char *, size_t);
 static int window_lo(const json_t *, const json_t *, double *, bool *, char *, size_t);
 static int window_hi(const json_t *, const json_t *, double *, bool *, char *, size_t);
+static int fault_generations(const json_t *, const json_t *, double *, bool *, char *, size_t);
 
 /* Every metric path. Adding one: a line here and a row in docs/report-format.md
  * (tests/reports/test_metric.c checks both, and that the line reads a value
@@ -57,10 +58,15 @@ static const metric_def defs[] = {
     { RUN, "overhead.model_packets_per_conn_hour", NUMBER, "overhead.model.packets_per_conn_hour", NULL, NULL },
     { RUN, "overhead.model_bytes_per_conn_hour", NUMBER, "overhead.model.bytes_per_conn_hour", NULL, NULL },
     { FAULT, "affected", NUMBER, "affected", NULL, NULL },
+    { FAULT, "generations", FN, NULL, NULL, fault_generations },
     { FAULT, "recovery", STATS, "recovery.latency_s", "recovery.count", NULL },
     { SIDE, "detected", NUMBER, "detected", NULL, NULL },
     { SIDE, "undetected", NUMBER, "undetected", NULL, NULL },
     { SIDE, "outside", NUMBER, "outside", NULL, NULL },
+    { SIDE, "survived", NUMBER, "survived", NULL, NULL },
+    { SIDE, "unexplained", NUMBER, "unexplained", NULL, NULL },
+    { SIDE, "unpredicted", NUMBER, "unpredicted", NULL, NULL },
+    { SIDE, "residual", STATS, "residual_s", "residuals", NULL },
     { SIDE, "inside", FN, NULL, NULL, side_inside },
     { SIDE, "window_lo", FN, NULL, NULL, window_lo },
     { SIDE, "window_hi", FN, NULL, NULL, window_hi },
@@ -121,6 +127,15 @@ static int total_undetected(const json_t *report, const json_t *obj, double *v, 
         for (int s = 0; s < 2; s++) /* broker and client: the will is the broker's report of a client's death */
             *v += (double)json_integer_value(
                 json_object_get(json_object_get(json_array_get(faults, i), side_names[s]), "undetected"));
+    return 0;
+}
+
+/* The generations a standing fault cut: the length of its "generations" list. */
+static int fault_generations(const json_t *report, const json_t *obj, double *v, bool *has, char *why, size_t len)
+{
+    (void)report, (void)why, (void)len;
+    *v = (double)json_array_size(json_object_get(obj, "generations"));
+    *has = true;
     return 0;
 }
 
@@ -358,7 +373,10 @@ int fl_metric_get(const json_t *report, const char *path, double *v, bool *has, 
     } else if (r.stat < 0) {
         /* A reason never seen has a count of 0. */
         ok = true;
-        if (!number_of(lookup(obj, d->count_field, r.key), &x))
+        const json_t *count = lookup(obj, d->count_field, r.key);
+        if (json_is_array(count)) /* a list of samples counts itself */
+            x = (double)json_array_size(count);
+        else if (!number_of(count, &x))
             x = 0;
     } else {
         const json_t *st = lookup(obj, d->field, r.key);

@@ -160,8 +160,16 @@ static json_t *side_of(const json_t *side, const where *w, char *err, size_t err
         json_decref(values);
         return NULL;
     }
-    return json_pack("{s:o, s:O, s:O, s:o}", "latencies", values, "undetected", undetected, "verdict", verdict,
-                     "window", window);
+    json_t *out = json_pack("{s:o, s:O, s:O, s:o}", "latencies", values, "undetected", undetected, "verdict",
+                            verdict, "window", window);
+    /* Per-connection residuals and outcomes: absent in older reports. */
+    static const char *const optional[] = { "survived", "unexplained", "residual_s" };
+    for (size_t k = 0; out && k < sizeof optional / sizeof optional[0]; k++) {
+        json_t *o = json_object_get(side, optional[k]);
+        if (o && (json_is_integer(o) || json_is_object(o) || json_is_null(o)))
+            json_object_set(out, optional[k], o);
+    }
+    return out;
 }
 
 static double seconds_between(json_int_t from_ns, json_int_t to_ns) { return (double)(to_ns - from_ns) / 1e9; }

@@ -52,6 +52,7 @@ fl_report *fl_report_new(void)
 static void side_free(fl_side_data *s)
 {
     fl_samples_free(&s->lat);
+    fl_samples_free(&s->resid);
     for (size_t i = 0; i < s->nreasons; i++) {
         free(s->reasons[i].reason);
         fl_samples_free(&s->reasons[i].lat);
@@ -69,6 +70,9 @@ static void fault_free(fl_report_fault *f)
     for (int s = 0; s < FL_SIDE_COUNT; s++)
         side_free(&f->side[s]);
     fl_samples_free(&f->recovery);
+    for (size_t g = 0; g < f->ngens; g++)
+        fl_samples_free(&f->gens[g].recovery);
+    free(f->gens);
     free(f);
 }
 
@@ -249,6 +253,49 @@ void fl_report_fault_undetected(fl_report_fault *f, fl_side side, size_t count)
         f->side[side].undetected += count;
 }
 
+int fl_report_fault_residual(fl_report_fault *f, fl_side side, double residual_s, double slack_s, double queued_s)
+{
+    if ((unsigned)side >= FL_SIDE_COUNT)
+        return -1;
+    fl_side_data *s = &f->side[side];
+    if (residual_s < -FL_RESIDUAL_EARLY_S || residual_s > slack_s + (queued_s > 0 ? queued_s : 0))
+        s->unexplained++;
+    else if (residual_s > slack_s)
+        s->queued++;
+    if (slack_s > s->slack_max)
+        s->slack_max = slack_s;
+    return fl_samples_add(&s->resid, residual_s);
+}
+
+void fl_report_fault_unpredicted(fl_report_fault *f, fl_side side)
+{
+    if ((unsigned)side < FL_SIDE_COUNT)
+        f->side[side].unpredicted++;
+}
+
+void fl_report_fault_survived(fl_report_fault *f, fl_side side, size_t count)
+{
+    if ((unsigned)side < FL_SIDE_COUNT)
+        f->side[side].survived += count;
+}
+
+int fl_report_fault_generation(fl_report_fault *f, unsigned generation, double recovered_s)
+{
+    if (generation == 0)
+        return -1;
+    if (generation > f->ngens) {
+        struct fl_generation *g = realloc(f->gens, generation * sizeof *g);
+        if (!g)
+            return -1;
+        memset(g + f->ngens, 0, (generation - f->ngens) * sizeof *g);
+        f->gens = g;
+        f->ngens = generation;
+    }
+    struct fl_generation *g = &f->gens[generation - 1];
+    g->affected++;
+    return isnan(recovered_s) ? 0 : fl_samples_add(&g->recovery, recovered_s);
+}
+
 int fl_report_fault_recovered(fl_report_fault *f, double latency_s) { return fl_samples_add(&f->recovery, latency_s); }
 
 void fl_report_fault_set_model(fl_report_fault *f, const fl_prediction *p)
@@ -401,7 +448,7 @@ int fl_report_metric(const fl_report *r, const char *path, double *v, char *err,
 static int compute_side(const fl_report *r, fl_report_fault *f, int side)
 {
     fl_side_data *s = &f->side[side];
-    if (fl_stats_compute(s->lat.v, s->lat.n, &s->st))
+    if (fl_stats_compute(s->lat.v, s->lat.n, &s->st) || fl_stats_compute(s->resid.v, s->resid.n, &s->resid_st))
         return -1;
     for (size_t i = 0; i < s->nreasons; i++)
         if (fl_stats_compute(s->reasons[i].lat.v, s->reasons[i].lat.n, &s->reasons[i].st))
@@ -445,6 +492,9 @@ int fl_report_finish(fl_report *r, char *err, size_t errlen)
                 return bad(err, errlen, "report", "out of memory");
         if (fl_stats_compute(f->recovery.v, f->recovery.n, &f->recovery_st))
             return bad(err, errlen, "report", "out of memory");
+        for (size_t g = 0; g < f->ngens; g++)
+            if (fl_stats_compute(f->gens[g].recovery.v, f->gens[g].recovery.n, &f->gens[g].recovery_st))
+                return bad(err, errlen, "report", "out of memory");
     }
     r->finished = true;
     int failed = 0, status = 0;

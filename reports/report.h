@@ -67,6 +67,26 @@ int fl_report_fault_add_conn(fl_report_fault *f, const char *conn); /* an affect
 int fl_report_fault_detected(fl_report_fault *f, fl_side side, const char *reason, double latency_s);
 /* Affected connections that side never detected by the end of the run. */
 void fl_report_fault_undetected(fl_report_fault *f, fl_side side, size_t count);
+/* The per-connection prediction of a detection on side (model/instant.h):
+ * residual_s = measured - predicted latency, slack_s how late the predicted
+ * detector may be, queued_s how long after the predicted instant the same
+ * process was still busy noticing other deaths (its previous detection; 0 if
+ * none): one event loop handles a burst of deadlines one after another. A
+ * residual in [-FL_RESIDUAL_EARLY_S, slack_s + queued_s] is explained (counted
+ * as queued when only the queue explains it); any other is unexplained. */
+#define FL_RESIDUAL_EARLY_S 0.001 /* the round trip the model does not know (veth: ~50 us) and timestamping */
+int fl_report_fault_residual(fl_report_fault *f, fl_side side, double residual_s, double slack_s, double queued_s);
+/* A detection on side that has no per-connection prediction (the
+ * configuration names no detector for it, or the side's history is unknown). */
+void fl_report_fault_unpredicted(fl_report_fault *f, fl_side side);
+/* Affected connections the fault touched but did not cut (it healed in time,
+ * or the NAT never expired them): nobody had anything to detect. */
+void fl_report_fault_survived(fl_report_fault *f, fl_side side, size_t count);
+/* A standing fault cuts what crosses it again: generation 1 is what it cut
+ * when it hit, 2 what it cut again after those reconnected, and so on. One
+ * call per affected connection; recovered_s is the time from its cut until the
+ * client was back, NAN if it never came back. */
+int fl_report_fault_generation(fl_report_fault *f, unsigned generation, double recovered_s);
 /* Time from the inject until the client's connection was back (reconnected). */
 int fl_report_fault_recovered(fl_report_fault *f, double latency_s);
 /* The model's prediction for this fault: its windows become the verdicts'

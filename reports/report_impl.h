@@ -25,6 +25,11 @@ typedef struct fl_side_data {
     fl_reason_bucket *reasons;
     size_t nreasons;
     size_t undetected;
+    size_t survived;  /* touched, not cut */
+    fl_samples resid; /* measured - predicted, per detection with a per-connection prediction */
+    fl_stats resid_st;
+    double slack_max; /* the largest slack stated for those */
+    size_t unexplained, unpredicted, queued;
     size_t outside;   /* detections outside the tolerant window */
     bool late_undetected; /* undetected although the window closed before the end */
     fl_verdict verdict;
@@ -38,6 +43,12 @@ struct fl_report_fault {
     fl_side_data side[FL_SIDE_COUNT];
     fl_samples recovery;
     fl_stats recovery_st;
+    struct fl_generation {
+        size_t affected;
+        fl_samples recovery;
+        fl_stats recovery_st;
+    } *gens; /* gens[0] is generation 1 */
+    size_t ngens;
     bool has_model;
     fl_prediction model;
 };

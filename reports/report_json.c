@@ -45,10 +45,22 @@ static json_t *side_json(const fl_report_fault *f, int side)
     json_t *latencies = json_array();
     for (size_t i = 0; i < s->lat.n; i++)
         json_array_append_new(latencies, num(s->lat.v[i]));
-    return json_pack("{s:I, s:I, s:o, s:o, s:o, s:o, s:I, s:s}", "detected", (json_int_t)s->st.count, "undetected",
-                     (json_int_t)s->undetected, "latency_s", stats_json(&s->st), "latencies", latencies, "reasons",
-                     reasons, "model", f->has_model ? window_json(&f->model.side[side]) : json_null(), "outside",
-                     (json_int_t)s->outside, "verdict", fl_verdict_name(s->verdict));
+    json_t *j = json_pack("{s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:I, s:s}", "detected", (json_int_t)s->st.count,
+                          "undetected", (json_int_t)s->undetected, "survived", (json_int_t)s->survived, "latency_s",
+                          stats_json(&s->st), "latencies", latencies, "reasons", reasons, "model",
+                          f->has_model ? window_json(&f->model.side[side]) : json_null(), "outside",
+                          (json_int_t)s->outside, "verdict", fl_verdict_name(s->verdict));
+    /* Per connection: measured - predicted from its own history (model/instant.h). */
+    json_t *residuals = json_array();
+    for (size_t i = 0; i < s->resid.n; i++)
+        json_array_append_new(residuals, num(s->resid.v[i]));
+    json_object_set_new(j, "residual_s", stats_json(&s->resid_st));
+    json_object_set_new(j, "residuals", residuals);
+    json_object_set_new(j, "slack_max_s", s->resid.n ? num(s->slack_max) : json_null());
+    json_object_set_new(j, "unexplained", json_integer((json_int_t)s->unexplained));
+    json_object_set_new(j, "unpredicted", json_integer((json_int_t)s->unpredicted));
+    json_object_set_new(j, "queued", json_integer((json_int_t)s->queued));
+    return j;
 }
 
 static json_t *fault_json(const fl_report_fault *f, size_t index)
@@ -65,6 +77,13 @@ static json_t *fault_json(const fl_report_fault *f, size_t index)
     json_object_set_new(j, "recovery",
                         json_pack("{s:I, s:o}", "count", (json_int_t)f->recovery_st.count, "latency_s",
                                   stats_json(&f->recovery_st)));
+    json_t *gens = json_array();
+    for (size_t g = 0; g < f->ngens; g++)
+        json_array_append_new(gens, json_pack("{s:I, s:I, s:{s:I, s:o}}", "generation", (json_int_t)(g + 1),
+                                              "affected", (json_int_t)f->gens[g].affected, "recovery", "count",
+                                              (json_int_t)f->gens[g].recovery_st.count, "latency_s",
+                                              stats_json(&f->gens[g].recovery_st)));
+    json_object_set_new(j, "generations", gens);
     return j;
 }
 

@@ -37,43 +37,155 @@ static void window_text(char *buf, size_t len, const fl_report_fault *f, int sid
     snprintf(buf, len, "%s .. %s%s", lo, hi, sp->expect == FL_EXPECT_SOME ? " (some)" : "");
 }
 
-static const char *const fault_header[] = {"fault", "kind", "target", "side", "detected", "undetected",
-                                           "p50", "p99", "max", "model window", "detector", "verdict"};
-#define FAULT_COLS 12
-
-static int fault_rows(const fl_report *r, fl_table *t)
+/* The measured close reasons of a side: "keepalive_timeout 20, reset 1". */
+static void reasons_text(char *buf, size_t len, const fl_side_data *sd)
 {
-    fl_table_init(t, FAULT_COLS);
-    if (fl_table_row(t, fault_header, 0))
+    size_t n = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < sd->nreasons && n < len; i++) {
+        int k = snprintf(buf + n, len - n, "%s%s %zu", i ? ", " : "", sd->reasons[i].reason, sd->reasons[i].st.count);
+        if (k < 0)
+            break;
+        n += (size_t)k;
+    }
+    if (!buf[0])
+        snprintf(buf, len, "-");
+}
+
+/* The model's prediction: its window and the detector it says ends it. */
+static void prediction_text(char *buf, size_t len, const fl_report_fault *f, int side)
+{
+    char win[80];
+    window_text(win, sizeof win, f, side);
+    if (f->has_model && f->model.side[side].winner != FL_DET_NONE)
+        snprintf(buf, len, "%s by %s", win, fl_detector_name(f->model.side[side].winner));
+    else
+        snprintf(buf, len, "%s", win);
+}
+
+/* Per connection, measured - predicted: "p99 0.4 ms, max 0.9 ms; unexplained
+ * 0 of 25 (slack 2 ms)", or why there is none. */
+static void residual_text(char *buf, size_t len, const fl_side_data *sd)
+{
+    if (!sd->resid_st.count) {
+        snprintf(buf, len, "%s", sd->unpredicted ? "no per-connection prediction" : "-");
+        return;
+    }
+    char unp[40] = "";
+    if (sd->unpredicted)
+        snprintf(unp, sizeof unp, ", %zu unpredicted", sd->unpredicted);
+    snprintf(buf, len, "p99 %.1f ms, max %.1f ms; unexplained %zu of %zu (slack %.0f ms)%s", sd->resid_st.p99 * 1e3,
+             sd->resid_st.max * 1e3, sd->unexplained, sd->resid_st.count, sd->slack_max * 1e3, unp);
+}
+
+/* A verdict short enough for the 80-column table. */
+static const char *verdict_cell(fl_verdict v) { return v == FL_VERDICT_NOT_APPLICABLE ? "n/a" : fl_verdict_name(v); }
+
+/* Terminal: one header row, a line per fault, a row per side (what was
+ * measured, 80 columns), under it the measured reasons and the model's
+ * prediction. Markdown (wide): a row per side with every column. */
+static const char *const narrow_header[] = {"side", "detected", "undetected", "survived", "p50", "p99", "max",
+                                            "verdict"};
+static const char *const wide_header[] = {"fault", "side", "detected", "undetected", "survived", "p50", "p99", "max",
+                                          "measured reasons", "model's window (prediction)",
+                                          "model's detector (prediction)", "residual (measured - predicted per connection)",
+                                          "unexplained", "verdict"};
+#define NARROW_COLS 8
+#define WIDE_COLS 14
+
+static int fault_rows(const fl_report *r, fl_table *t, bool wide)
+{
+    fl_table_init(t, wide ? WIDE_COLS : NARROW_COLS);
+    if (fl_table_row(t, wide ? wide_header : narrow_header, 0))
         return -1;
     for (size_t i = 0; i < r->nfaults; i++) {
         const fl_report_fault *f = r->faults[i];
-        bool first = true;
+        char title[200];
+        snprintf(title, sizeof title, "%zu %s %s", i, f->kind, f->target);
+        if (!wide) {
+            char line[320];
+            snprintf(line, sizeof line, "fault %s: %zu affected%s", title, f->nconns,
+                     f->ngens > 1 ? ", cut again after reconnecting (generations below)" : "");
+            if (fl_table_note(t, line))
+                return -1;
+        }
         for (int s = 0; s < FL_SIDE_COUNT; s++) {
             const fl_side_data *sd = &f->side[s];
             bool modelled = f->has_model && f->model.side[s].applicable;
             /* Skip sides with nothing to say (e.g. no will configured, none seen). */
-            if (!modelled && sd->lat.n == 0 && sd->undetected == 0)
+            if (!modelled && sd->lat.n == 0 && sd->undetected == 0 && sd->survived == 0)
                 continue;
-            char idx[24], det[24], und[24], p50[32], p99[32], max[32], win[80];
-            snprintf(idx, sizeof idx, "%zu", i);
+            char det[24], und[24], sur[24], p50[32], p99[32], max[32], reasons[200], model[120], win[80], res[160],
+                unx[24];
+            residual_text(res, sizeof res, sd);
+            snprintf(unx, sizeof unx, "%zu", sd->unexplained);
             snprintf(det, sizeof det, "%zu", sd->st.count);
             snprintf(und, sizeof und, "%zu", sd->undetected);
+            snprintf(sur, sizeof sur, "%zu", sd->survived);
             fl_format_seconds(p50, sizeof p50, sd->st.count ? sd->st.p50 : NAN);
             fl_format_seconds(p99, sizeof p99, sd->st.count ? sd->st.p99 : NAN);
             fl_format_seconds(max, sizeof max, sd->st.count ? sd->st.max : NAN);
-            window_text(win, sizeof win, f, s);
-            const char *cells[FAULT_COLS] = {
-                first ? idx : "", first ? f->kind : "", first ? f->target : "", fl_side_name((fl_side)s), det, und,
-                p50, p99, max, win, f->has_model ? fl_detector_name(f->model.side[s].winner) : "-",
-                fl_verdict_name(sd->verdict)};
+            reasons_text(reasons, sizeof reasons, sd);
             char colour = sd->verdict == FL_VERDICT_OUTSIDE ? 'r' : sd->verdict == FL_VERDICT_INSIDE ? 'g' : 0;
-            if (fl_table_row(t, cells, colour))
+            const char *side = fl_side_name((fl_side)s);
+            int rc;
+            if (wide) {
+                window_text(win, sizeof win, f, s);
+                const char *cells[WIDE_COLS] = {
+                    title, side, det, und, sur, p50, p99, max, reasons, win,
+                    f->has_model ? fl_detector_name(f->model.side[s].winner) : "-", res, unx,
+                    fl_verdict_name(sd->verdict)};
+                rc = fl_table_row(t, cells, colour);
+            } else {
+                const char *cells[NARROW_COLS] = {side, det, und, sur, p50, p99, max, verdict_cell(sd->verdict)};
+                char line[320];
+                prediction_text(model, sizeof model, f, s);
+                rc = fl_table_row(t, cells, colour);
+                snprintf(line, sizeof line, "  measured reasons: %s", reasons);
+                rc = rc ? rc : fl_table_note(t, line);
+                snprintf(line, sizeof line, "  model (prediction): %s", model);
+                rc = rc ? rc : fl_table_note(t, line);
+                if (sd->resid_st.count || sd->unpredicted) {
+                    snprintf(line, sizeof line, "  residual: %s", res);
+                    rc = rc ? rc : fl_table_note(t, line);
+                }
+            }
+            if (rc)
                 return -1;
-            first = false;
+        }
+        for (size_t g = 0; !wide && f->ngens > 1 && g < f->ngens; g++) {
+            char line[240], p50[32];
+            fl_format_seconds(p50, sizeof p50, f->gens[g].recovery_st.count ? f->gens[g].recovery_st.p50 : NAN);
+            snprintf(line, sizeof line, "  generation %zu: %zu cut, %zu back (recovery p50 %s)", g + 1,
+                     f->gens[g].affected, f->gens[g].recovery_st.count, p50);
+            if (fl_table_note(t, line))
+                return -1;
         }
     }
     return 0;
+}
+
+/* text at 80 columns: broken at blanks, continuation lines indented by 4. */
+static void print_wrapped(FILE *out, const char *text)
+{
+    size_t width = 80, col = 0;
+    const char *p = text;
+    while (*p) {
+        size_t word = strcspn(p, " ");
+        if (col > 0 && col + 1 + word > width) {
+            fputs("\n    ", out);
+            col = 4;
+        } else if (col > 0) {
+            fputc(' ', out);
+            col++;
+        }
+        fwrite(p, 1, word, out);
+        col += word;
+        p += word;
+        while (*p == ' ')
+            p++;
+    }
+    fputc('\n', out);
 }
 
 static void overhead_line(const fl_report *r, char *buf, size_t len)
@@ -91,7 +203,7 @@ static void overhead_line(const fl_report *r, char *buf, size_t len)
                 : snprintf(buf, len, "%.0f packets, %.0f bytes per connection-hour", fl_report_overhead_packets(r),
                            fl_report_overhead_bytes(r));
     if (r->has_model_overhead && n > 0 && (size_t)n < len)
-        snprintf(buf + n, len - (size_t)n, " (model: %.0f packets, %.0f bytes)", r->model_overhead.packets_per_hour,
+        snprintf(buf + n, len - (size_t)n, "; model (prediction): %.0f packets, %.0f bytes", r->model_overhead.packets_per_hour,
                  r->model_overhead.bytes_per_hour);
 }
 
@@ -127,7 +239,7 @@ int fl_report_print_summary(const fl_report *r, FILE *out, bool colour)
             r->scenario_name ? r->scenario_name : "", r->connections, r->duration_s,
             r->complete ? "" : " (INCOMPLETE: ", r->complete ? "" : incomplete_why(r), r->complete ? "" : ")");
     fl_table t;
-    if (fault_rows(r, &t)) {
+    if (fault_rows(r, &t, false)) {
         fl_table_free(&t);
         return -1;
     }
@@ -140,8 +252,10 @@ int fl_report_print_summary(const fl_report *r, FILE *out, bool colour)
     char line[256];
     recovery_lines(r, out, "");
     fprintf(out, "false disconnects: %zu\n", r->nfds);
+    char text[400];
     overhead_line(r, line, sizeof line);
-    fprintf(out, "heartbeat overhead: %s\n", line);
+    snprintf(text, sizeof text, "heartbeat overhead: %s", line);
+    print_wrapped(out, text);
     for (size_t i = 0; i < r->nexps; i++) {
         const fl_expectation *e = &r->exps[i];
         expectation_text(e, line, sizeof line);
@@ -179,6 +293,16 @@ static int write_rendered(const fl_report *r, const char *path, render_fn fn, ch
 
 static int render_markdown(const fl_report *r, FILE *out)
 {
+    /* First line: the answer a CI reader looks for. */
+    size_t failed = 0;
+    for (size_t i = 0; i < r->nexps; i++)
+        failed += !r->exps[i].pass;
+    if (fl_report_passed(r) && r->complete)
+        fprintf(out, "**PASS**: %zu of %zu expectations held\n\n", r->nexps, r->nexps);
+    else if (!r->complete)
+        fprintf(out, "**FAIL**: the run did not complete (%s)\n\n", incomplete_why(r));
+    else
+        fprintf(out, "**FAIL**: %zu of %zu expectations failed\n\n", failed, r->nexps);
     fprintf(out, "# flatline report%s%s\n\n", r->scenario_name ? ": " : "", r->scenario_name ? r->scenario_name : "");
     fprintf(out, "- flatline %s, kernel %s, seed %llu%s%s\n", r->version ? r->version : "?", r->kernel ? r->kernel : "?",
             (unsigned long long)r->seed, r->broker_scheduling ? ", broker at " : "",
@@ -188,7 +312,7 @@ static int render_markdown(const fl_report *r, FILE *out)
     fprintf(out, "- scenario SHA-256 `%s`\n\n", r->sha256[0] ? r->sha256 : "-");
     fprintf(out, "## Faults\n\n");
     fl_table t;
-    if (fault_rows(r, &t)) {
+    if (fault_rows(r, &t, true)) {
         fl_table_free(&t);
         return -1;
     }

@@ -45,6 +45,12 @@ int fl_table_row(fl_table *t, const char *const *cells, char colour)
     return 0;
 }
 
+int fl_table_note(fl_table *t, const char *text)
+{
+    const char *cells[FL_TABLE_MAX_COLS] = { text };
+    return fl_table_row(t, cells, 'n');
+}
+
 static const char *ansi(char colour)
 {
     switch (colour) {
@@ -63,12 +69,16 @@ void fl_table_print(const fl_table *t, FILE *out, bool colour)
 {
     size_t width[FL_TABLE_MAX_COLS] = {0};
     for (size_t r = 0; r < t->nrows; r++)
-        for (int c = 0; c < t->ncols; c++) {
+        for (int c = 0; c < t->ncols && t->colour[r] != 'n'; c++) {
             size_t w = strlen(t->cells[r * (size_t)t->ncols + c]);
             if (w > width[c])
                 width[c] = w;
         }
     for (size_t r = 0; r < t->nrows; r++) {
+        if (t->colour[r] == 'n') {
+            fprintf(out, "%s\n", t->cells[r * (size_t)t->ncols]);
+            continue;
+        }
         bool paint = colour && t->colour[r];
         if (paint)
             fputs(ansi(t->colour[r]), out);
@@ -88,6 +98,8 @@ void fl_table_print(const fl_table *t, FILE *out, bool colour)
 void fl_table_markdown(const fl_table *t, FILE *out)
 {
     for (size_t r = 0; r < t->nrows; r++) {
+        if (t->colour[r] == 'n')
+            continue;
         fputc('|', out);
         for (int c = 0; c < t->ncols; c++) {
             fputc(' ', out);

@@ -6,19 +6,22 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#define FL_TABLE_MAX_COLS 12
+#define FL_TABLE_MAX_COLS 16
 
 typedef struct fl_table {
     int ncols;
     size_t nrows, cap;
     char **cells; /* nrows x ncols */
-    char *colour; /* per row: 0 none, 'g' green, 'r' red, 'y' yellow */
+    char *colour; /* per row: 0 none, 'g' green, 'r' red, 'y' yellow; 'n' a note (fl_table_note) */
 } fl_table;
 
 void fl_table_init(fl_table *t, int ncols);
 void fl_table_free(fl_table *t);
 /* Appends a row of ncols strings (NULL = empty). Returns -1 on ENOMEM. */
 int fl_table_row(fl_table *t, const char *const *cells, char colour);
+/* A line of its own under the previous row (not a column, does not widen
+ * any): printed as it is, left out of Markdown. */
+int fl_table_note(fl_table *t, const char *text);
 /* Columns padded to the widest cell; colour (ANSI) only when asked. */
 void fl_table_print(const fl_table *t, FILE *out, bool colour);
 /* The first row is the header. '|' in cells is escaped. */

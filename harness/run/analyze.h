@@ -31,6 +31,8 @@ typedef struct fl_truth {
     bool client_side;          /* the clients survive to notice (false for power-loss) */
     bool will;                 /* the cut clients have wills and someone watches them */
     const fl_prediction *model; /* may be NULL */
+    const fl_model_config *cfg; /* the model's configuration for the per-connection prediction
+                                 * (model/instant.h); NULL: none */
     uint64_t nat_timeout_ns;   /* nat-expiry: latencies count from each connection's
                                 * last PINGRESP (or connect) + this, when later than the inject */
 } fl_truth;
@@ -52,7 +54,10 @@ int fl_analysis_report(fl_analysis *a, const fl_truth *faults, size_t n, uint64_
 /* Live numbers for the progress line. */
 typedef struct fl_live {
     size_t up;        /* client connections currently up */
-    size_t detected;  /* dead_detected + broker closes seen */
+    /* deaths noticed so far, per side: never added together, since one death
+     * is noticed by both sides */
+    size_t broker_detected; /* broker closes seen */
+    size_t client_detected; /* dead_detected seen */
     size_t reconnects;
 } fl_live;
 void fl_analysis_live(const fl_analysis *a, fl_live *out);
@@ -78,6 +83,11 @@ typedef struct fl_idle_overhead {
  * the wire never saw counts with zero traffic: it was up and silent. */
 void fl_analysis_idle_overhead(const fl_analysis *a, const fl_conn_heartbeats *wire, size_t nwire, uint64_t end_ns,
                                fl_idle_overhead *out);
+
+/* Why o measures nothing (NULL: it measures something): the wire was not
+ * counted, or no connection was left untouched by the faults (a standing
+ * fault's reconnections count as touched). Never an average over zero. */
+const char *fl_idle_overhead_unmeasured(const fl_idle_overhead *o, bool counted);
 
 /* The connection-hours of group's untouched connections, as counted by
  * fl_analysis_idle_overhead: what weighs each group's model overhead. */

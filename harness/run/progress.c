@@ -51,14 +51,15 @@ void fl_progress_update(fl_progress *p, const fl_progress_state *s)
         snprintf(when, sizeof when, "%.1fs", s->elapsed_s);
     if (p->tty) {
         clear_line(p);
-        fprintf(p->out, "%s%-8s%s %s  up %zu/%zu  detected %zu  reconnects %zu  faults %zu/%zu",
+        fprintf(p->out, "%s%-8s%s %s  up %zu/%zu  detected broker %zu client %zu  reconnects %zu  faults %zu/%zu",
                 p->color ? "\033[1m" : "", s->phase, p->color ? "\033[0m" : "", when, s->up, s->expected,
-                s->detected, s->reconnects, s->faults_done, s->faults);
+                s->broker_detected, s->client_detected, s->reconnects, s->faults_done, s->faults);
         p->line_shown = true;
         fflush(p->out);
     } else {
-        fl_progress_note(p, "%s %s: up %zu/%zu, detected %zu, reconnects %zu, faults %zu/%zu", s->phase, when, s->up,
-                         s->expected, s->detected, s->reconnects, s->faults_done, s->faults);
+        fl_progress_note(p, "%s %s: up %zu/%zu, detected by the broker %zu, by the clients %zu, reconnects %zu, "
+                         "faults %zu/%zu", s->phase, when, s->up, s->expected, s->broker_detected,
+                         s->client_detected, s->reconnects, s->faults_done, s->faults);
     }
 }
 

@@ -21,7 +21,8 @@ typedef struct fl_progress {
 typedef struct fl_progress_state {
     const char *phase;
     double elapsed_s, total_s; /* total 0: unknown */
-    size_t up, expected, detected, reconnects;
+    size_t up, expected, reconnects;
+    size_t broker_detected, client_detected; /* per side: one death is noticed by both */
     size_t faults_done, faults;
 } fl_progress_state;
 

@@ -2,6 +2,7 @@
  * swarms, and stopping them all at the end. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
@@ -232,6 +233,12 @@ static char *swarm_config(runner *r, const fl_proc *p)
     /* Adapters whose library cannot bind use the host's (only) address. */
     if (g->client && !fl_sc_client_binds(g->client))
         json_object_del(config, "sources");
+    if (g->connect_spread_ns && p->clients > 0) {
+        /* the connect ramp (flatline-swarm's connect_rate, whole connects a
+         * second) spreads this process's clients over at most the spread */
+        double rate = ceil((double)p->clients / ((double)g->connect_spread_ns / 1e9));
+        json_object_set_new(config, "connect_rate", json_integer((json_int_t)(rate < 1 ? 1 : rate)));
+    }
     char *text = json_dumps(config, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(config);
     return text;

@@ -124,8 +124,11 @@ int fl_runner_write_report(runner *r, int64_t start_realtime_ns, bool complete)
     fl_report_set_end(rep, end);
 
     fl_truth *truths = calloc(sc->nfaults ? sc->nfaults : 1, sizeof *truths);
-    for (size_t i = 0; truths && i < sc->nfaults; i++) {
+    fl_model_config *cfgs = calloc(sc->nfaults ? sc->nfaults : 1, sizeof *cfgs);
+    for (size_t i = 0; truths && cfgs && i < sc->nfaults; i++) {
         fault_run *f = &r->faults[i];
+        /* the same configuration the fault's model window came from */
+        bool have_cfg = f->have_model && fl_predict_config(sc, f->spec, &cfgs[i]) == 0;
         truths[i] = (fl_truth){
             .kind = fl_fault_kind_name(f->spec->kind),
             .target = f->spec->label,
@@ -139,14 +142,16 @@ int fl_runner_write_report(runner *r, int64_t start_realtime_ns, bool complete)
             .client_side = f->spec->kind != FL_FAULT_POWER_LOSS,
             .will = f->have_model && f->model.side[FL_SIDE_WILL].applicable,
             .model = f->have_model ? &f->model : NULL,
+            .cfg = have_cfg ? &cfgs[i] : NULL,
             .nat_timeout_ns = f->spec->kind == FL_FAULT_NAT_EXPIRY && f->spec->middlebox >= 0
                                   ? sc->middleboxes[f->spec->middlebox].timeout_ns
                                   : 0,
         };
     }
-    if (truths)
+    if (truths && cfgs)
         fl_analysis_report(r->analysis, truths, sc->nfaults, r->steady_ns ? r->steady_ns : end, end, rep);
     free(truths);
+    free(cfgs);
     /* Heartbeat overhead as counted on the broker host's wire, over the
      * connections no fault touched: a cut connection stops pinging, and probes
      * into a dead one are not idle overhead. */
@@ -154,11 +159,9 @@ int fl_runner_write_report(runner *r, int64_t start_realtime_ns, bool complete)
     const fl_overhead *model = idle_model(r, r->heartbeats_ns ? r->heartbeats_ns : end, &model_value) ? &model_value : NULL;
     fl_idle_overhead idle;
     fl_analysis_idle_overhead(r->analysis, r->heartbeats, r->nheartbeats, r->heartbeats_ns, &idle);
-    if (!r->heartbeats_counted) {
-        fl_report_set_overhead_unmeasured(rep, "the broker host's wire was not counted (no capture, or the run "
-                                               "stopped before the measurement ended)", model);
-    } else if (idle.connection_hours <= 0) {
-        fl_report_set_overhead_unmeasured(rep, "every connection was touched by a fault", model);
+    const char *unmeasured = fl_idle_overhead_unmeasured(&idle, r->heartbeats_counted);
+    if (unmeasured) {
+        fl_report_set_overhead_unmeasured(rep, unmeasured, model);
     } else {
         fl_report_set_overhead(rep, idle.mqtt_packets + idle.tcp_packets, idle.mqtt_bytes + idle.tcp_bytes,
                                idle.connection_hours, model);

@@ -292,7 +292,7 @@ static void load_middleboxes(fl_scenario *sc, const json_t *mbs, fl_diag *d)
 static json_t *swarm_group_json(const json_t *g)
 {
     static const char *const runner_fields[] = { "hosts", "clients_per_host", "sysctls", "behind", "link", "profile",
-                                                 "client", "client_options", NULL };
+                                                 "client", "client_options", "connect_spread", NULL };
     json_t *copy = json_deep_copy(g);
     for (const char *const *f = runner_fields; *f; f++)
         json_object_del(copy, *f);
@@ -384,6 +384,16 @@ static void load_groups(fl_scenario *sc, const json_t *groups, fl_diag *d)
             fl_diag_error(d, at(sub, "$.groups", i, "id_pattern"), false,
                           "needs \"{host}\": the group's clients run in %s, and \"{n}\" restarts in each",
                           g->hosts > 1 ? "several hosts" : "several swarm processes");
+        const json_t *spread = json_object_get(j, "connect_spread");
+        if (json_is_string(spread) && g->keepalive == 0)
+            fl_diag_error(d, at(sub, "$.groups", i, "connect_spread"), false,
+                          "\"heartbeat\" needs a Keep Alive > 0 (give the seconds instead)");
+        g->connect_spread_ns = json_is_string(spread) ? (uint64_t)g->keepalive * FL_NS_PER_S
+                               : json_is_number(spread) ? seconds_ns(spread) : 0;
+        if (g->connect_spread_ns >= sc->connect_timeout_ns)
+            fl_diag_error(d, at(sub, "$.groups", i, "connect_spread"), false,
+                          "%.0f s of spread leave no time to connect within $.connect_timeout (%.0f s)",
+                          (double)g->connect_spread_ns / 1e9, (double)sc->connect_timeout_ns / 1e9);
         g->swarm = swarm_group_json(j);
         g->client = fl_sc_client_check(j, i, d);
         const json_t *client = json_object_get(j, "client");

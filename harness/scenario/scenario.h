@@ -53,6 +53,7 @@ typedef struct fl_sc_group {
     json_t *swarm;   /* the group as flatline-swarm's config takes it (owned) */
     const char *client;          /* NULL: flatline-swarm; else an adapter (clients/adapters/table.c) */
     json_t *client_options;      /* the adapter's options (borrowed), may be NULL */
+    uint64_t connect_spread_ns; /* its connects spread uniformly over this long (0: all at once) */
 } fl_sc_group;
 
 typedef enum fl_fault_kind {

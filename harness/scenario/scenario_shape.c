@@ -227,6 +227,12 @@ static const fl_shape option_value = { .types = FL_T_NUM | FL_T_BOOL | FL_T_ARR,
                                        .items = &arg, .max_items = 64 };
 static const fl_shape client_options = { .types = FL_T_OBJ, .what = "an object of the adapter's options",
                                          .values = &option_value };
+/* Spread the group's connects (so their heartbeat phases) over one Keep
+ * Alive or a number of seconds. */
+static const char *const spread_words[] = { "heartbeat", NULL };
+static const fl_shape connect_spread = { .types = FL_T_STR | FL_T_NUM,
+                                         .what = "\"heartbeat\" or a number of seconds >= 0", .choices = spread_words,
+                                         .has_min = true, .min = 0 };
 static const fl_field group_fields[] = {
     { "name", &name_str, true },
     { "hosts", &hosts, false },
@@ -248,6 +254,7 @@ static const fl_field group_fields[] = {
     { "profile", &name_str, false },
     { "client", &client, false },
     { "client_options", &client_options, false },
+    { "connect_spread", &connect_spread, false },
     { NULL, NULL, false },
 };
 static const fl_shape group = { .types = FL_T_OBJ, .what = "a group object", .fields = group_fields };

@@ -137,7 +137,8 @@
   function summaryTable(configs, side, colors) {
     var t = el("table");
     var head = el("tr");
-    ["configuration", "detected", "undetected", "p50", "p99", "max", "model window", "detector", "verdict"]
+    ["configuration", "detected", "undetected", "survived", "p50", "p99", "max", "residual p99 (unexplained)",
+     "model window (prediction)", "detector (prediction)", "verdict"]
       .forEach(function (h) { head.appendChild(el("th", {}, h)); });
     t.appendChild(head);
     configs.forEach(function (c, i) {
@@ -147,12 +148,15 @@
       name.appendChild(document.createTextNode(c.label));
       if (w && w.why) name.title = w.why;
       tr.appendChild(name);
-      [String(lat.length), String(s.undetected || 0), fmt(nearestRank(lat, 50)), fmt(nearestRank(lat, 99)),
-       fmt(lat.length ? lat[lat.length - 1] : null),
+      /* measured - predicted from each connection's own history (model/instant.h) */
+      var res = s.residual_s && finite(s.residual_s.p99)
+        ? (s.residual_s.p99 * 1000).toFixed(1) + " ms (" + (s.unexplained || 0) + ")" : "-";
+      [String(lat.length), String(s.undetected || 0), String(s.survived || 0), fmt(nearestRank(lat, 50)),
+       fmt(nearestRank(lat, 99)), fmt(lat.length ? lat[lat.length - 1] : null), res,
        w && finite(w.lo_s) ? fmt(w.lo_s) + " \u2013 " + fmt(w.hi_s) : "no model",
        w && w.detector ? w.detector : "-"].forEach(function (v, k) {
-        if (k < 3 && !lat.length && v === "never") v = "-";
-        tr.appendChild(el("td", k === 6 ? { "class": "text" } : {}, v));
+        if (k >= 3 && k < 6 && !lat.length && v === "never") v = "-";
+        tr.appendChild(el("td", k === 8 ? { "class": "text" } : {}, v));
       });
       tr.appendChild(el("td", { "class": "text " + (s.verdict || "") }, s.verdict || "-"));
       t.appendChild(tr);

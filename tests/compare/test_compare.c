@@ -177,6 +177,26 @@ Test(compare, metrics)
     json_decref(r);
 }
 
+/* The per-connection residuals, as the report writes them. */
+Test(compare, residual_metrics)
+{
+    json_t *r = json_pack("{s:[{s:{s:i, s:i, s:i, s:{s:f, s:f}}}]}", "faults", "broker", "detected", 3, "unexplained",
+                          1, "survived", 2, "residual_s", "p99", 0.004, "max", 0.1);
+    cr_assert_not_null(r);
+    double v;
+    bool has;
+    char err[256];
+    cr_expect_eq(fl_cmp_metric(r, "faults[0].broker.residual.p99_ms", &v, &has, err, sizeof err), 0, "%s", err);
+    cr_expect(has);
+    cr_expect_float_eq(v, 4, 1e-9);
+    cr_expect_eq(fl_cmp_metric(r, "faults[0].broker.unexplained", &v, &has, err, sizeof err), 0, "%s", err);
+    cr_expect_float_eq(v, 1, 1e-9);
+    cr_expect_eq(fl_cmp_metric(r, "faults[0].broker.survived", &v, &has, err, sizeof err), 0, "%s", err);
+    cr_expect_float_eq(v, 2, 1e-9);
+    cr_expect_eq(fl_cmp_metric(r, "faults[0].broker.residual.p42", &v, &has, err, sizeof err), -1);
+    json_decref(r);
+}
+
 Test(threshold, parse)
 {
     fl_cmp_threshold t;

@@ -65,6 +65,8 @@ Test(analyze, joins_sides_and_accounts_every_connection_once)
     fl_live live;
     fl_analysis_live(a, &live);
     cr_expect_eq(live.reconnects, 1);
+    cr_expect_eq(live.broker_detected, 5); /* per side, never added together */
+    cr_expect_eq(live.client_detected, 2);
 
     fl_report *r = fl_report_new();
     fl_truth truth = { .kind = "cable-pull", .target = "x", .inject_ns = 1000, .heal_ns = 5500, .addrs = cut,
@@ -107,4 +109,157 @@ Test(analyze, conn_addr)
     char buf[64];
     cr_expect_str_eq(fl_conn_addr("198.18.1.2:40312", buf, sizeof buf), "198.18.1.2");
     cr_expect_str_eq(fl_conn_addr("[fd00::2]:40312", buf, sizeof buf), "fd00::2");
+}
+
+static void line(fl_analysis *a, long t, const char *src, const char *ev, const char *conn, const char *id,
+                 const char *extra)
+{
+    char buf[400];
+    snprintf(buf, sizeof buf, "{\"t\":%ld,\"src\":\"%s\",\"ev\":\"%s\",\"conn\":\"%s\",\"client_id\":\"%s\"%s}", t, src,
+             ev, conn, id, extra ? extra : "");
+    add(a, buf);
+}
+
+static fl_report *finished(fl_analysis *a, const fl_truth *truth, long end)
+{
+    fl_report *r = fl_report_new();
+    cr_assert_eq(fl_analysis_report(a, truth, 1, 50, (uint64_t)end, r), 0);
+    char err[200];
+    cr_assert_geq(fl_report_finish(r, err, sizeof err), 0, "%s", err);
+    return r;
+}
+
+/* A partition that heals before anyone's timer fires touched the connection
+ * but did not cut it: survived, not undetected. One it did cut stays
+ * undetected on the side that never noticed. */
+Test(analyze, healed_in_time_is_survived_not_undetected)
+{
+    fl_analysis *a = fl_analysis_new();
+    connect_pair(a, "s", "198.18.1.1:1000", "198.18.1.1:1000", 100);
+    connect_pair(a, "k", "198.18.1.1:1001", "198.18.1.1:1001", 100);
+    line(a, 3000, "broker", "close", "198.18.1.1:1001", "k", ",\"reason\":\"keepalive_timeout\"");
+    fl_truth truth = { .kind = "partition", .target = "x", .inject_ns = 1000, .heal_ns = 2000, .addrs = cut,
+                       .naddrs = 1, .broker_side = true, .client_side = true };
+    fl_report *r = finished(a, &truth, 10000);
+    cr_expect_eq(metric(r, "faults[0].affected"), 2);
+    cr_expect_eq(metric(r, "faults[0].broker.detected"), 1);
+    cr_expect_eq(metric(r, "faults[0].broker.survived"), 1);
+    cr_expect_eq(metric(r, "faults[0].broker.undetected"), 0);
+    cr_expect_eq(metric(r, "faults[0].client.survived"), 1);
+    cr_expect_eq(metric(r, "faults[0].client.undetected"), 1); /* k: cut, its client never noticed */
+    cr_expect_eq(metric(r, "undetected"), 1);
+    fl_report_free(r);
+    fl_analysis_free(a);
+}
+
+/* Real times (ms): the join of a NAT's two sides is by client id within 100 ms. */
+#define MS 1000000L
+
+/* A NAT whose timeout is shorter than the heartbeat cuts the reconnected
+ * connection again: generation 2 of the same fault, measured from its own
+ * expiry, never a false disconnect. */
+Test(analyze, standing_nat_cuts_reconnections_as_later_generations)
+{
+    fl_analysis *a = fl_analysis_new();
+    connect_pair(a, "n", "198.18.0.10:7000", "100.64.1.1:5000", 100 * MS);
+    line(a, 2000 * MS, "swarm", "dead_detected", "100.64.1.1:5000", "n", ",\"reason\":\"ping_timeout\"");
+    line(a, 2500 * MS, "broker", "close", "198.18.0.10:7000", "n", ",\"reason\":\"keepalive_timeout\"");
+    connect_pair(a, "n", "198.18.0.10:7001", "100.64.1.1:5001", 2100 * MS);
+    line(a, 2105 * MS, "swarm", "reconnected", "100.64.1.1:5001", "n", NULL);
+    line(a, 4000 * MS, "swarm", "dead_detected", "100.64.1.1:5001", "n", ",\"reason\":\"ping_timeout\"");
+    line(a, 4600 * MS, "broker", "close", "198.18.0.10:7001", "n", ",\"reason\":\"keepalive_timeout\"");
+    connect_pair(a, "n", "198.18.0.10:7002", "100.64.1.1:5002", 4100 * MS);
+    /* the third is cut at 5100 ms and nobody is due to notice before the end:
+     * not counted either way */
+    fl_truth truth = { .kind = "nat-expiry", .target = "cgnat", .inject_ns = 500 * MS, .addrs = cut + 1, .naddrs = 1,
+                       .broker_side = true, .client_side = true, .nat_timeout_ns = 1000 * MS };
+    fl_report *r = finished(a, &truth, 6000 * MS);
+    cr_expect_eq(metric(r, "faults[0].affected"), 2);
+    cr_expect_eq(metric(r, "faults[0].generations"), 2);
+    cr_expect_eq(metric(r, "faults[0].client.detected"), 2);
+    /* each from its own expiry: up 2100 ms (+5 ns), expired 3100 ms, dead 4000 ms; the first 1100 .. 2000 ms */
+    cr_expect_float_eq(metric(r, "faults[0].client.max"), 0.9, 1e-6);
+    cr_expect_float_eq(metric(r, "faults[0].broker.max"), 1.5, 1e-6); /* 4600 - 3100 ms */
+    cr_expect_float_eq(metric(r, "faults[0].broker.min"), 1.4, 1e-6); /* 2500 - 1100 ms */
+    json_t *j = fl_report_to_json(r);
+    cr_expect_eq(metric(r, "false_disconnects"), 0, "%s", json_dumps(json_object_get(j, "false_disconnects"), 0));
+    json_t *gens = json_object_get(json_array_get(json_object_get(j, "faults"), 0), "generations");
+    cr_assert_eq(json_array_size(gens), 2);
+    cr_expect_eq(json_integer_value(json_object_get(json_array_get(gens, 1), "affected")), 1);
+    json_decref(j);
+    fl_report_free(r);
+    fl_analysis_free(a);
+}
+
+/* A NAT that never expires a healthy connection of this configuration
+ * touched it and let it live. */
+Test(analyze, nat_that_never_expires_is_survived)
+{
+    fl_analysis *a = fl_analysis_new();
+    connect_pair(a, "f", "198.18.0.10:7000", "100.64.1.1:5000", 100);
+    fl_prediction model;
+    memset(&model, 0, sizeof model);
+    model.nat.present = true;
+    model.nat.expires = false;
+    fl_truth truth = { .kind = "nat-expiry", .target = "cgnat", .inject_ns = 500, .addrs = cut + 1, .naddrs = 1,
+                       .broker_side = true, .client_side = true, .nat_timeout_ns = 1000, .model = &model };
+    fl_report *r = finished(a, &truth, 6000);
+    cr_expect_eq(metric(r, "faults[0].affected"), 1);
+    cr_expect_eq(metric(r, "faults[0].broker.survived"), 1);
+    cr_expect_eq(metric(r, "faults[0].client.survived"), 1);
+    cr_expect_eq(metric(r, "faults[0].broker.undetected"), 0);
+    fl_report_free(r);
+    fl_analysis_free(a);
+}
+
+/* Each detection against its own connection's predicted instant: the broker
+ * from the last_rx of its close, the client from that of its dead_detected.
+ * One broker close a tenth of a second late is unexplained. */
+Test(analyze, residual_per_connection_from_its_own_last_read)
+{
+    fl_analysis *a = fl_analysis_new();
+    connect_pair(a, "p", "198.18.1.1:1000", "198.18.1.1:1000", 100 * MS);
+    connect_pair(a, "q", "198.18.1.1:1001", "198.18.1.1:1001", 100 * MS);
+    connect_pair(a, "r", "198.18.1.1:1002", "198.18.1.1:1002", 100 * MS);
+    /* p's last PINGREQ reached the broker at 900 ms: 1.5 x 5 s later, 0.3 ms late */
+    line(a, 8400 * MS + 300000, "broker", "close", "198.18.1.1:1000", "p",
+         ",\"reason\":\"keepalive_timeout\",\"last_rx\":900000000");
+    line(a, 8600 * MS, "broker", "close", "198.18.1.1:1001", "q",
+         ",\"reason\":\"keepalive_timeout\",\"last_rx\":1000000000");
+    /* r was due at 8.5 s too, but the broker was still busy with q until
+     * 8.6 s: 0.5 ms after that is explained by the queue */
+    line(a, 8600 * MS + 500000, "broker", "close", "198.18.1.1:1002", "r",
+         ",\"reason\":\"keepalive_timeout\",\"last_rx\":1000000000");
+    /* p's PINGRESP at 901 ms: the next ping at 5.901 s, dead 2.5 s later (+0.5 ms) */
+    line(a, 8401 * MS + 500000, "swarm", "dead_detected", "198.18.1.1:1000", "p",
+         ",\"reason\":\"ping_timeout\",\"last_rx\":901000000");
+    fl_model_config cfg;
+    fl_model_config_defaults(&cfg);
+    cfg.client.keepalive_s = 5;
+    fl_truth truth = { .kind = "cable-pull", .target = "x", .inject_ns = 2000 * MS, .addrs = cut, .naddrs = 1,
+                       .broker_side = true, .client_side = true, .cfg = &cfg };
+    fl_report *r = finished(a, &truth, 20000 * MS);
+    cr_expect_eq(metric(r, "faults[0].broker.residual.count"), 3);
+    cr_expect_float_eq(metric(r, "faults[0].broker.residual.min"), 0.0003, 1e-9);
+    cr_expect_float_eq(metric(r, "faults[0].broker.residual.max"), 0.1005, 1e-9); /* r: 8.6005 - 8.5 s */
+    cr_expect_eq(metric(r, "faults[0].broker.unexplained"), 1); /* q: nothing before it was due */
+    json_t *j = fl_report_to_json(r);
+    json_t *broker = json_object_get(json_array_get(json_object_get(j, "faults"), 0), "broker");
+    cr_expect_eq(json_integer_value(json_object_get(broker, "queued")), 1);
+    json_decref(j);
+    cr_expect_float_eq(metric(r, "faults[0].client.residual.max"), 0.0005, 1e-9);
+    cr_expect_eq(metric(r, "faults[0].client.unexplained"), 0);
+    cr_expect_eq(metric(r, "faults[0].client.unpredicted"), 0);
+    fl_report_free(r);
+    /* without a configuration there is nothing to predict from */
+    fl_analysis *b = fl_analysis_new();
+    connect_pair(b, "p", "198.18.1.1:1000", "198.18.1.1:1000", 100 * MS);
+    line(b, 8400 * MS, "broker", "close", "198.18.1.1:1000", "p", ",\"reason\":\"keepalive_timeout\"");
+    truth.cfg = NULL;
+    r = finished(b, &truth, 20000 * MS);
+    cr_expect_eq(metric(r, "faults[0].broker.unpredicted"), 1);
+    cr_expect_eq(metric(r, "faults[0].broker.residual.count"), 0);
+    fl_report_free(r);
+    fl_analysis_free(a);
+    fl_analysis_free(b);
 }

@@ -233,6 +233,35 @@ Test(heartbeats, overhead_only_over_connections_no_fault_touched)
     cr_expect_eq(o.connections, 0);
     cr_expect_eq(o.connection_hours, 0);
     cr_expect_eq(o.mqtt_packets, 0);
+    cr_expect_not_null(fl_idle_overhead_unmeasured(&o, true), "nothing measured, yet a figure");
+    cr_expect_not_null(fl_idle_overhead_unmeasured(&o, false));
+    fl_analysis_idle_overhead(a, counted, 4, H, &o);
+    cr_expect_null(fl_idle_overhead_unmeasured(&o, true));
+
+    /* a standing NAT cut the reconnection too: touched, so still nothing to
+     * measure over (it would have counted as 0 packets of an idle connection) */
+    fl_analysis *c = fl_analysis_new();
+    add(c, CONNECT, "n", "198.18.0.10:7000", 0);
+    add(c, CONNECTED, "n", "100.64.1.1:5000", 0);
+    add(c, CLOSE, "n", "198.18.0.10:7000", (long)(H / 4));
+    add(c, CONNECT, "n", "198.18.0.10:7001", (long)(H / 4 + 1000));
+    add(c, CONNECTED, "n", "100.64.1.1:5001", (long)(H / 4 + 1000));
+    add(c, CLOSE, "n", "198.18.0.10:7001", (long)(H / 2));
+    static const char *const nat[] = { "100.64.1.1" };
+    fl_truth standing = { .kind = "nat-expiry", .target = "cgnat", .inject_ns = 1000, .addrs = nat, .naddrs = 1,
+                          .broker_side = true, .client_side = true, .nat_timeout_ns = 1000 };
+    fl_report *r3 = fl_report_new();
+    cr_assert_eq(fl_analysis_report(c, &standing, 1, 0, H, r3), 0);
+    fl_analysis_idle_overhead(c, counted, 4, H, &o);
+    cr_expect_eq(o.connections, 0);
+    cr_expect_not_null(fl_idle_overhead_unmeasured(&o, true));
+    char err[200];
+    double fds = -1;
+    cr_assert_geq(fl_report_finish(r3, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(fl_report_metric(r3, "false_disconnects", &fds, err, sizeof err), 0, "%s", err);
+    cr_expect_eq(fds, 0);
+    fl_report_free(r3);
+    fl_analysis_free(c);
 
     fl_report_free(r);
     fl_report_free(r2);

@@ -125,3 +125,31 @@ Test(scenario, metric_paths)
     cr_expect_not(fl_metric_path_valid("faults[0]..x"));
     cr_expect_not(fl_metric_path_valid("0abc"));
 }
+
+/* connect_spread: "heartbeat" is the group's Keep Alive; it must leave time to
+ * connect; flatline-swarm never sees the field. */
+Test(scenario, connect_spread)
+{
+    fl_diag d;
+    fl_scenario *sc = parse("{\"flatline\":1,\"name\":\"x\",\"description\":\"\",\"duration\":5,\n"
+                            "\"groups\":[{\"name\":\"g\",\"clients_per_host\":4,\"keepalive\":3,\"connect_spread\":\"heartbeat\"},\n"
+                            "{\"name\":\"h\",\"clients_per_host\":4,\"keepalive\":30,\"connect_spread\":1.5}]}",
+                            &d);
+    cr_assert_not_null(sc, "%s", d.first);
+    cr_expect_eq(sc->groups[0].connect_spread_ns, 3000000000ULL);
+    cr_expect_eq(sc->groups[1].connect_spread_ns, 1500000000ULL);
+    cr_expect_null(json_object_get(sc->groups[0].swarm, "connect_spread"));
+    fl_scenario_free(sc);
+    cr_expect_null(parse("{\"flatline\":1,\"name\":\"x\",\"description\":\"\",\"duration\":5,\n"
+                         "\"groups\":[{\"name\":\"g\",\"clients_per_host\":1,\"keepalive\":0,\"connect_spread\":\"heartbeat\"}]}",
+                         &d));
+    cr_expect(strstr(d.first, "$.groups[0].connect_spread: \"heartbeat\" needs a Keep Alive > 0"), "%s", d.first);
+    cr_expect_null(parse("{\"flatline\":1,\"name\":\"x\",\"description\":\"\",\"duration\":5,\"connect_timeout\":10,\n"
+                         "\"groups\":[{\"name\":\"g\",\"clients_per_host\":1,\"keepalive\":60,\"connect_spread\":\"heartbeat\"}]}",
+                         &d));
+    cr_expect(strstr(d.first, "$.groups[0].connect_spread: 60 s of spread leave no time"), "%s", d.first);
+    cr_expect_null(parse("{\"flatline\":1,\"name\":\"x\",\"description\":\"\",\"duration\":5,\n"
+                         "\"groups\":[{\"name\":\"g\",\"clients_per_host\":1,\"keepalive\":6,\"connect_spread\":\"always\"}]}",
+                         &d));
+    cr_expect(strstr(d.first, "$.groups[0].connect_spread"), "%s", d.first);
+}

@@ -137,15 +137,27 @@ Test(output, summary_plain_and_coloured)
               plain);
     cr_assert(strstr(plain, "FAIL false_disconnects == 0 (actual 1)"), "%s", plain);
     cr_assert(strstr(plain, "PASS faults[0].broker.p99 <= 3.5 (actual 3)"), "%s", plain);
-    /* aligned: the "side" column starts at the same offset in the header and the rows */
-    const char *hdr = strstr(plain, "fault ");
-    cr_assert_not_null(hdr);
-    const char *hdr_side = strstr(hdr, "side");
-    const char *row = strstr(hdr, "\n0 ");
+    /* aligned: the verdict column starts at the same offset in the header and the rows */
+    const char *hdr = strstr(plain, "\nside ");
+    cr_assert_not_null(hdr, "%s", plain);
+    hdr++;
+    const char *row = strstr(hdr, "\nbroker ");
     cr_assert_not_null(row, "%s", plain);
     row++;
-    const char *row_side = strstr(row, "broker");
-    cr_assert_eq(hdr_side - hdr, row_side - row, "columns not aligned:\n%s", plain);
+    size_t at = (size_t)(strstr(hdr, "verdict") - hdr);
+    cr_assert(strncmp(row + at, "inside", 6) == 0 || strncmp(row + at, "outside", 7) == 0,
+              "columns not aligned:\n%s", plain);
+    /* the model's window is labelled as its prediction, the measured reasons are shown */
+    cr_assert(strstr(plain, "fault 0 cable-pull"), "%s", plain);
+    cr_assert(strstr(plain, "  measured reasons: "), "%s", plain);
+    cr_assert(strstr(plain, "  model (prediction): "), "%s", plain);
+    /* it reads at 80 columns */
+    for (const char *l = plain; *l;) {
+        const char *nl = strchr(l, '\n');
+        size_t n = nl ? (size_t)(nl - l) : strlen(l);
+        cr_assert_leq(n, 80, "a line over 80 columns: %.*s", (int)n, l);
+        l += n + (nl != NULL);
+    }
 
     char *coloured = render_summary(r, true);
     cr_assert_not_null(strstr(coloured, "\033[1;31m"), "outside verdict not red");
@@ -179,7 +191,9 @@ Test(output, markdown_and_junit)
     size_t n = fread(buf, 1, sizeof buf - 1, f);
     buf[n] = '\0';
     fclose(f);
-    cr_assert(strstr(buf, "| fault | kind | target | side |"), "%s", buf);
+    cr_assert(strncmp(buf, "**FAIL**: 1 of 2 expectations failed\n", 37) == 0, "the first line is the answer:\n%s", buf);
+    cr_assert(strstr(buf, "| fault | side | detected | undetected | survived |"), "%s", buf);
+    cr_assert(strstr(buf, "model's window (prediction)"), "%s", buf);
     cr_assert(strstr(buf, "|---|---|"), "%s", buf);
     cr_assert(strstr(buf, "**FAIL** `false_disconnects == 0 (actual 1)`"), "%s", buf);
 

@@ -1,0 +1,58 @@
+/* The analysis's internals, shared by analyze.c (reading events, joining the
+ * two sides) and analyze_faults.c (measuring each fault). Not an interface. */
+#ifndef FLATLINE_HARNESS_RUN_ANALYZE_INTERNAL_H
+#define FLATLINE_HARNESS_RUN_ANALYZE_INTERNAL_H
+
+#include "harness/run/analyze.h"
+
+/* One TCP connection as the client saw it (swarm `connected`/`reconnected`
+ * up to `dead_detected`). */
+typedef struct client_conn {
+    char *client_id, *conn, *dead_reason;
+    char *group;       /* the swarm group's name, NULL if not logged */
+    uint64_t up, dead; /* dead 0: never detected */
+    uint64_t last_rx;  /* the newest PINGRESP (with --log-pings), else up */
+    uint64_t dead_last_rx; /* dead_detected's last_rx: the client's last read, 0: not logged */
+    long broker;       /* index into broker_conns, -1: not joined */
+    bool down;         /* counted as down in the live numbers */
+    int fault;         /* the fault that touched it, -1: none */
+    unsigned gen;      /* that fault's generation: 1 cut when it hit, 2 cut again after reconnecting, ... */
+    bool idle_ok;      /* touched by a NAT that never expired it: its traffic is idle overhead */
+} client_conn;
+
+/* The same connection as the broker saw it (`connect` up to `close`). */
+typedef struct broker_conn {
+    char *client_id, *conn, *reason;
+    uint64_t connect, close; /* close 0: still open */
+    uint64_t last_rx;        /* the close's last_rx: the broker's last read, 0: not logged */
+    long client;             /* index into client_conns, -1 */
+} broker_conn;
+
+typedef struct will_seen {
+    char *whose;
+    uint64_t t;
+} will_seen;
+
+struct fl_analysis {
+    client_conn *cc;
+    size_t ncc, capcc;
+    broker_conn *bc;
+    size_t nbc, capbc;
+    will_seen *wills;
+    size_t nwills, capwills;
+    /* conn -> index of its newest record; jansson objects are the hash maps. */
+    json_t *open_client, *open_broker;
+    size_t up, broker_detected, client_detected, reconnects;
+    struct busy *busy; /* every detection by process and time (analyze_faults.c) */
+    size_t nbusy;
+    json_t *wire; /* conn -> [[t, "fin"|"reset"], ...]: what the broker host sent (capture.h) */
+};
+
+/* conn -> the index stored under it in a jansson object, -1: none. */
+long fl_an_lookup(json_t *map, const char *conn);
+/* Joins each client record to its broker record (client_conn.broker). */
+void fl_an_join(fl_analysis *a);
+/* qsort_r order of client record indices by (client id, up); ctx: the analysis. */
+int fl_an_by_client_up(const void *x, const void *y, void *ctx);
+
+#endif

@@ -1,0 +1,81 @@
+/* The per-connection prediction (instant.h): the phase of the heartbeat is
+ * not swept but taken from the connection's own history, and phase.c's
+ * candidates give each detector's nominal instant and slack. */
+#include "model/instant.h"
+
+#include "model/internal.h"
+
+/* Answered TCP keep-alive probes refresh what the kernel counts idle time
+ * from (the last received segment) every idle_s while the connection is
+ * otherwise quiet: the application's last read is older than the kernel's.
+ * The probes are in no event log, and each round may be a timer slot late, so
+ * after j rounds the last one is up to j slots later than nominal; if that
+ * could put it after the cut, the round before may be the last one. Returns
+ * the earliest kernel last receive before the cut (<= 0) and adds how much
+ * later it may be to *slack. */
+static double kernel_last_rx(const fl_model_tcp *t, double app_last_rx, double *slack)
+{
+    if (!t->keepalive || !(t->idle_s > 0) || app_last_rx + t->idle_s > 0)
+        return app_last_rx;
+    double rounds = floor(-app_last_rx / t->idle_s + 1e-9), late = rounds * fl_model_timer_slack_s(t->idle_s);
+    double last = app_last_rx + rounds * t->idle_s;
+    if (last + late > 0) { /* the last round may have come after the cut */
+        last -= t->idle_s;
+        late += t->idle_s;
+    }
+    *slack += late;
+    return last;
+}
+
+int fl_model_instant(const fl_model_config *cfg, fl_side side, const fl_conn_history *h, fl_instant *out)
+{
+    *out = (fl_instant){ .known = false, .detector = FL_DET_NONE, .at_s = INF, .slack_s = 0 };
+    if (side != FL_SIDE_BROKER && side != FL_SIDE_CLIENT)
+        return -1;
+    derived d;
+    fl_model__derive(cfg, &d);
+    double extra = 0;
+    phase ph;
+    cand cs[MAX_CANDS];
+    int n;
+    if (side == FL_SIDE_BROKER) {
+        /* the broker's last read is the client's last heartbeat as it arrived */
+        ph = (phase){ .since_hb = -h->broker_last_rx_s, .since_pub = INF,
+                      .last_rx = kernel_last_rx(&cfg->broker.tcp, h->broker_last_rx_s, &extra) };
+        n = fl_model__broker_cands(cfg, &d, &ph, cs);
+    } else {
+        /* the client's last PINGRESP answered the ping it sent one round trip
+         * earlier, and the strategy counts from that send */
+        ph = (phase){ .since_hb = -(h->client_last_rx_s - cfg->rtt_s), .since_pub = INF,
+                      .last_rx = kernel_last_rx(&cfg->client.tcp, h->client_last_rx_s, &extra) };
+        n = fl_model__client_cands(cfg, &d, &ph, cs);
+    }
+    for (int i = 0; i < n; i++) {
+        if (!out->known || cs[i].lo < out->at_s) {
+            out->known = true;
+            out->detector = cs[i].det;
+            out->at_s = cs[i].lo;
+            /* the probe rounds' uncertainty only moves the kernel's keep-alive */
+            bool kernel_ka = cs[i].det == FL_DET_TCP_KEEPALIVE || cs[i].det == FL_DET_USER_TIMEOUT;
+            out->slack_s = cs[i].hi - cs[i].lo + (kernel_ka ? extra : 0);
+        }
+    }
+    /* The broker handles the new CONNECT in its event loop: one user-space
+     * wake-up after it arrives. */
+    if (side == FL_SIDE_BROKER && h->reconnected && (!out->known || h->reconnect_s < out->at_s)) {
+        *out = (fl_instant){ .known = true, .detector = FL_DET_NONE, .at_s = h->reconnect_s,
+                             .slack_s = USER_TIMER_SLACK_S, .by_reconnect = true };
+        return 0;
+    }
+    /* A strategy's death is a chain of user-space timers (the ping when Keep
+     * Alive runs out, then each ping timeout), each up to USER_TIMER_SLACK_S
+     * late; phase.c's candidate allows for one. */
+    if (out->detector == FL_DET_PING_TIMEOUT) {
+        int misses = cfg->client.misses ? cfg->client.misses : DEFAULT_MISSES;
+        if (cfg->client.strategy == FL_MS_PROBE)
+            misses = cfg->client.probe_count ? cfg->client.probe_count : DEFAULT_MISSES;
+        int chained = cfg->client.strategy == FL_MS_MQTT ? 1 : misses;
+        out->slack_s += chained * USER_TIMER_SLACK_S;
+    }
+    return 0;
+}

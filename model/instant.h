@@ -1,0 +1,43 @@
+/* The per-connection prediction: from one connection's own last exchange
+ * before the fault cut it (what the event logs say: the last packet each side
+ * received) and the configuration, the instant each side's first detector
+ * fires and how late that detector may be (its stated slack: ~1 ms for a
+ * user-space timer, the timer wheel's granularity for kernel keep-alive and
+ * retransmission timers). Where the phase-swept window (model.h) answers
+ * "what can happen" for any phase, this answers "what should have happened"
+ * for a phase that is known, so a measurement can be wrong. Pure: no I/O, no
+ * clock, no allocation. */
+#ifndef FLATLINE_MODEL_INSTANT_H
+#define FLATLINE_MODEL_INSTANT_H
+
+#include <stdbool.h>
+
+#include "model/model.h"
+
+/* One connection's history, in seconds relative to the moment the fault cut
+ * it (<= 0: before the cut). */
+typedef struct fl_conn_history {
+    double broker_last_rx_s; /* the last packet the broker read from this client */
+    double client_last_rx_s; /* the last packet the client read (its last PINGRESP, or CONNACK) */
+    /* The client came back with the same client id (reconnect configured,
+     * or a rebooted device): the broker takes the old session over when the
+     * new CONNECT arrives (MQTT 3.1.1 section 3.1.4, MQTT 5 section 3.1.4),
+     * if no timer noticed the ghost before. */
+    bool reconnected;
+    double reconnect_s;
+} fl_conn_history;
+
+typedef struct fl_instant {
+    bool known;           /* false: the configuration gives no detector on this side */
+    fl_detector detector; /* the first to fire */
+    double at_s;          /* nominal instant, seconds after the cut */
+    double slack_s;       /* it may fire up to this much later */
+    bool by_reconnect;    /* broker: the reconnect's takeover comes first (detector FL_DET_NONE) */
+} fl_instant;
+
+/* Fills out for side (broker or client) of a connection with history h under
+ * cfg (cfg->reference is ignored: times are relative to the cut). Returns 0,
+ * or -1 for the will side, which has no timer of its own. */
+int fl_model_instant(const fl_model_config *cfg, fl_side side, const fl_conn_history *h, fl_instant *out);
+
+#endif

@@ -1,0 +1,128 @@
+/* The per-connection prediction on hand-computed cases: a known phase gives
+ * one instant and the detector's own slack, not a window. */
+#include <criterion/criterion.h>
+#include <math.h>
+
+#include "model/instant.h"
+
+#define EPS 1e-9
+
+static fl_instant instant(const fl_model_config *c, fl_side side, double broker_rx, double client_rx)
+{
+    fl_conn_history h = { .broker_last_rx_s = broker_rx, .client_last_rx_s = client_rx };
+    fl_instant in;
+    cr_assert_eq(fl_model_instant(c, side, &h, &in), 0);
+    return in;
+}
+
+Test(instant, broker_keepalive_from_its_last_read)
+{
+    fl_model_config c;
+    fl_model_config_defaults(&c);
+    c.client.keepalive_s = 5;
+    /* the last PINGREQ arrived 2 s before the cut: 1.5 x 5 - 2 = 5.5 s after it */
+    fl_instant in = instant(&c, FL_SIDE_BROKER, -2, -2);
+    cr_assert(in.known);
+    cr_assert_eq(in.detector, FL_DET_KEEPALIVE_TIMEOUT);
+    cr_assert_float_eq(in.at_s, 5.5, EPS);
+    cr_assert_float_eq(in.slack_s, 0.001, EPS); /* a user-space timer */
+}
+
+Test(instant, client_ping_from_its_last_pingresp)
+{
+    fl_model_config c;
+    fl_model_config_defaults(&c);
+    c.client.keepalive_s = 5;
+    c.client.ping_timeout_s = 3;
+    c.rtt_s = 0.1;
+    /* PINGRESP 2 s before the cut answered a ping sent 2.1 s before: the next
+     * ping 2.9 s after the cut, dead 3 s later */
+    fl_instant in = instant(&c, FL_SIDE_CLIENT, -2, -2);
+    cr_assert_eq(in.detector, FL_DET_PING_TIMEOUT);
+    cr_assert_float_eq(in.at_s, 5.9, EPS);
+    cr_assert_float_eq(in.slack_s, 0.002, EPS); /* two user-space timers: the ping, its timeout */
+    /* PINGRESP 5.4 s before: the next ping left 0.5 s before the cut and was lost: same rule */
+    in = instant(&c, FL_SIDE_CLIENT, -5.4, -5.4);
+    cr_assert_float_eq(in.at_s, 2.5, EPS);
+}
+
+#define PROBES_LATE (0.032 + 8 * 0.024)
+
+Test(instant, kernel_keepalive_with_timer_wheel_slack)
+{
+    fl_model_config c;
+    fl_model_config_defaults(&c);
+    c.client.keepalive_s = 0;
+    c.client.strategy = FL_MS_TCP_ONLY;
+    c.client.tcp.keepalive = true;
+    c.client.tcp.idle_s = 14;
+    c.client.tcp.interval_s = 1;
+    c.client.tcp.count = 9;
+    /* CONNACK 2 s before the cut: 14 + 9 x 1 - 2 = 21 s; the idle arm may be
+     * a wheel slot late (256 ms for 14 s), so may the first probe's (32 ms for
+     * 1 s), and each later probe re-arms on the wheel's grid: 1.024 s apart at
+     * HZ=250, 24 ms a probe (model/timer_wheel.h) */
+    fl_instant in = instant(&c, FL_SIDE_CLIENT, -2, -2);
+    cr_assert_eq(in.detector, FL_DET_TCP_KEEPALIVE);
+    cr_assert_float_eq(in.at_s, 21, EPS);
+    cr_assert_float_eq(in.slack_s, 0.256 + PROBES_LATE, EPS);
+    /* quiet for 30 s: two answered probe rounds moved the kernel's last
+     * receive to 2 s before the cut, each round as late as its timer */
+    in = instant(&c, FL_SIDE_CLIENT, -30, -30);
+    cr_assert_float_eq(in.at_s, 21, EPS);
+    cr_assert_float_eq(in.slack_s, 3 * 0.256 + PROBES_LATE, EPS);
+    /* quiet for 28.1 s: the second round (nominally 0.1 s before the cut)
+     * may have been 0.512 s late, after it: the first may be the last one, and
+     * the prediction is as wide as a round */
+    in = instant(&c, FL_SIDE_CLIENT, -28.1, -28.1);
+    cr_assert_float_eq(in.at_s, -28.1 + 14 + 23, EPS);
+    cr_assert_float_eq(in.slack_s, 2 * 0.256 + 14 + 0.256 + PROBES_LATE, EPS);
+}
+
+Test(instant, nothing_to_fire_and_no_will_timer)
+{
+    fl_model_config c;
+    fl_model_config_defaults(&c);
+    c.client.keepalive_s = 0;
+    c.client.strategy = FL_MS_TCP_ONLY;
+    fl_instant in = instant(&c, FL_SIDE_BROKER, -1, -1);
+    cr_assert_not(in.known);
+    fl_conn_history h = { 0 };
+    cr_assert_eq(fl_model_instant(&c, FL_SIDE_WILL, &h, &in), -1);
+}
+
+/* A rebooted or reconnecting client's CONNECT makes the broker take the old
+ * session over, if that comes before its keep-alive deadline. */
+Test(instant, broker_takeover_on_reconnect)
+{
+    fl_model_config c;
+    fl_model_config_defaults(&c);
+    c.client.keepalive_s = 8;
+    fl_conn_history h = { .broker_last_rx_s = -1, .client_last_rx_s = -1, .reconnected = true, .reconnect_s = 4 };
+    fl_instant in;
+    cr_assert_eq(fl_model_instant(&c, FL_SIDE_BROKER, &h, &in), 0);
+    cr_assert(in.by_reconnect);
+    cr_assert_float_eq(in.at_s, 4, EPS);
+    cr_assert_float_eq(in.slack_s, 0.001, EPS);
+    h.reconnect_s = 20; /* later than 1.5 x 8 - 1 = 11 s: the deadline wins */
+    cr_assert_eq(fl_model_instant(&c, FL_SIDE_BROKER, &h, &in), 0);
+    cr_assert_not(in.by_reconnect);
+    cr_assert_eq(in.detector, FL_DET_KEEPALIVE_TIMEOUT);
+    cr_assert_float_eq(in.at_s, 11, EPS);
+}
+
+/* The probe rounds' uncertainty widens only the kernel's keep-alive: an MQTT
+ * deadline that comes first keeps its 1 ms. */
+Test(instant, probe_rounds_do_not_widen_the_mqtt_deadline)
+{
+    fl_model_config c;
+    fl_model_config_defaults(&c);
+    c.client.keepalive_s = 6;
+    c.broker.tcp.keepalive = true;
+    c.broker.tcp.idle_s = c.broker.tcp.interval_s = 2;
+    c.broker.tcp.count = 9;
+    fl_instant in = instant(&c, FL_SIDE_BROKER, -3.99, -3.99);
+    cr_assert_eq(in.detector, FL_DET_KEEPALIVE_TIMEOUT);
+    cr_assert_float_eq(in.at_s, 9 - 3.99, EPS);
+    cr_assert_float_eq(in.slack_s, 0.001, EPS);
+}
