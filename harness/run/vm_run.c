@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "core/exit.h"
+#include "harness/run/run.h"
 #include "model/model.h"
 
 #ifndef FLATLINE_VM_DIR
@@ -150,8 +151,8 @@ int fl_vm_run(const fl_vm_run_options *o)
         return FL_EXIT_USAGE;
     }
     /* The same name as a run's work dir, so `flatline cleanup` finds it. */
-    char scratch[64];
-    snprintf(scratch, sizeof scratch, "/tmp/flatline-fl%d-XXXXXX", (int)getpid());
+    char scratch[PATH_MAX];
+    snprintf(scratch, sizeof scratch, "%s/flatline-fl%d-XXXXXX", fl_run_tmpdir(), (int)getpid());
     if (!mkdtemp(scratch)) {
         fprintf(stderr, "flatline: cannot create a scratch dir: %s\n", strerror(errno));
         return FL_EXIT_MACHINE;
@@ -159,7 +160,7 @@ int fl_vm_run(const fl_vm_run_options *o)
     /* Guest seconds are cheap: the guest-side timeout is generous. The host
      * side is the last resort, sized for ~10 guest s a host s (measured runs
      * go 80 to 650 times faster, docs/virtual-time.md). */
-    char guest_to[32], host_to[32], pidfile[PATH_MAX];
+    char guest_to[32], host_to[32], pidfile[PATH_MAX + 16];
     snprintf(guest_to, sizeof guest_to, "%.0f", o->duration_s + 600);
     const char *ht = getenv("FLATLINE_VM_TIMEOUT");
     if (ht && *ht)
@@ -168,7 +169,7 @@ int fl_vm_run(const fl_vm_run_options *o)
         snprintf(host_to, sizeof host_to, "%.0f", 600 + o->duration_s / 10);
     snprintf(pidfile, sizeof pidfile, "%s/qemu.pid", scratch);
     /* The guest sees the scratch dir but not the rest of the host's /tmp. */
-    char scenario_copy[PATH_MAX];
+    char scenario_copy[PATH_MAX + 16];
     snprintf(scenario_copy, sizeof scenario_copy, "%s/scenario.json", scratch);
     if (copy_file(scenario, scenario_copy) < 0) {
         fprintf(stderr, "flatline: cannot copy %s to %s: %s\n", scenario, scenario_copy, strerror(errno));
