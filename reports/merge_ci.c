@@ -7,51 +7,15 @@
 #include <string.h>
 
 #include "reports/compare.h"
+#include "reports/junit.h"
 #include "reports/report.h"
 
 static const char *const sides[] = { "broker", "client", "will" };
-
-static void xml(FILE *out, const char *s)
-{
-    for (; s && *s; s++) {
-        if (*s == '<')
-            fputs("&lt;", out);
-        else if (*s == '>')
-            fputs("&gt;", out);
-        else if (*s == '&')
-            fputs("&amp;", out);
-        else if (*s == '"')
-            fputs("&quot;", out);
-        else if ((unsigned char)*s >= 0x20 || *s == '\n' || *s == '\t') /* XML 1.0 forbids other controls */
-            fputc(*s, out);
-    }
-}
 
 static const char *str(const json_t *obj, const char *key)
 {
     const char *s = json_string_value(json_object_get(obj, key));
     return s ? s : "";
-}
-
-static void testcase(FILE *out, const char *suite, const char *name, const char *failure, bool skipped)
-{
-    fputs("    <testcase classname=\"", out);
-    xml(out, suite);
-    fputs("\" name=\"", out);
-    xml(out, name);
-    if (!failure && !skipped) {
-        fputs("\"/>\n", out);
-        return;
-    }
-    fputs("\">\n", out);
-    if (skipped) {
-        fputs("      <skipped/>\n", out);
-    } else {
-        fputs("      <failure message=\"", out);
-        xml(out, failure);
-        fputs("\"/>\n", out);
-    }
-    fputs("    </testcase>\n", out);
 }
 
 static void expectation_text(const json_t *x, char *buf, size_t len)
@@ -80,7 +44,7 @@ static void suite_of(FILE *out, const char *scenario, const char *label, const j
     char suite[768];
     snprintf(suite, sizeof suite, "%s [%s]", scenario, label);
     fputs("  <testsuite name=\"", out);
-    xml(out, suite);
+    fl_junit_escaped(out, suite);
     fprintf(out, "\" tests=\"%zu\" failures=\"%zu\" skipped=\"%zu\" errors=\"0\" time=\"%.3f\">\n", tests, failures,
             skipped, json_number_value(json_object_get(json_object_get(rep, "run"), "duration_s")));
     char name[512], msg[512];
@@ -95,7 +59,7 @@ static void suite_of(FILE *out, const char *scenario, const char *label, const j
                      (long long)json_integer_value(json_object_get(sd, "outside")),
                      (long long)json_integer_value(json_object_get(sd, "detected")),
                      (long long)json_integer_value(json_object_get(sd, "undetected")));
-            testcase(out, suite, name, strcmp(v, "outside") == 0 ? msg : NULL,
+            fl_junit_testcase(out, suite, name, strcmp(v, "outside") == 0 ? msg : NULL,
                      strcmp(v, "no_model") == 0 || strcmp(v, "not_applicable") == 0);
         }
     }
@@ -104,7 +68,7 @@ static void suite_of(FILE *out, const char *scenario, const char *label, const j
         expectation_text(x, msg, sizeof msg);
         snprintf(name, sizeof name, "expect %s %s %g", str(x, "metric"), str(x, "op"),
                  json_number_value(json_object_get(x, "value")));
-        testcase(out, suite, name, json_is_true(json_object_get(x, "pass")) ? NULL : msg, false);
+        fl_junit_testcase(out, suite, name, json_is_true(json_object_get(x, "pass")) ? NULL : msg, false);
     }
     fputs("  </testsuite>\n", out);
 }

@@ -2,6 +2,7 @@
  * (the same table), and JUnit XML for CI systems (one test case per fault
  * side with a model window, one per expectation). */
 #include "reports/report_impl.h"
+#include "reports/junit.h"
 #include "reports/table.h"
 
 #include <math.h>
@@ -341,51 +342,6 @@ int fl_report_write_markdown(const fl_report *r, const char *path, char *err, si
     return write_rendered(r, path, render_markdown, err, errlen);
 }
 
-static void xml_escaped(FILE *out, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '<':
-            fputs("&lt;", out);
-            break;
-        case '>':
-            fputs("&gt;", out);
-            break;
-        case '&':
-            fputs("&amp;", out);
-            break;
-        case '"':
-            fputs("&quot;", out);
-            break;
-        default:
-            /* XML 1.0 forbids most control characters even escaped. */
-            if ((unsigned char)*s >= 0x20 || *s == '\n' || *s == '\t')
-                fputc(*s, out);
-        }
-    }
-}
-
-static void testcase(FILE *out, const char *classname, const char *name, const char *failure, bool skipped)
-{
-    fputs("    <testcase classname=\"", out);
-    xml_escaped(out, classname);
-    fputs("\" name=\"", out);
-    xml_escaped(out, name);
-    if (!failure && !skipped) {
-        fputs("\"/>\n", out);
-        return;
-    }
-    fputs("\">\n", out);
-    if (skipped) {
-        fputs("      <skipped/>\n", out);
-    } else {
-        fputs("      <failure message=\"", out);
-        xml_escaped(out, failure);
-        fputs("\"/>\n", out);
-    }
-    fputs("    </testcase>\n", out);
-}
-
 static int render_junit(const fl_report *r, FILE *out)
 {
     size_t tests = r->nexps, failures = 0, skipped = 0;
@@ -404,14 +360,14 @@ static int render_junit(const fl_report *r, FILE *out)
     tests += errors;
     const char *suite = r->scenario_name ? r->scenario_name : "flatline";
     fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n  <testsuite name=\"", out);
-    xml_escaped(out, suite);
+    fl_junit_escaped(out, suite);
     fprintf(out, "\" tests=\"%zu\" failures=\"%zu\" skipped=\"%zu\" errors=\"%zu\" time=\"%.3f\">\n", tests,
             failures, skipped, errors, r->duration_s);
     if (errors) {
         fputs("    <testcase classname=\"", out);
-        xml_escaped(out, suite);
+        fl_junit_escaped(out, suite);
         fputs("\" name=\"the run completed\">\n      <error message=\"the report is incomplete: ", out);
-        xml_escaped(out, incomplete_why(r));
+        fl_junit_escaped(out, incomplete_why(r));
         fputs("\"/>\n    </testcase>\n", out);
     }
     char name[256], msg[512];
@@ -425,19 +381,19 @@ static int render_junit(const fl_report *r, FILE *out)
             window_text(win, sizeof win, f, s);
             snprintf(msg, sizeof msg, "%zu of %zu detections outside %s; %zu undetected%s", sd->outside,
                      sd->st.count, win, sd->undetected, sd->late_undetected ? " after the window closed" : "");
-            testcase(out, suite, name, sd->verdict == FL_VERDICT_OUTSIDE ? msg : NULL,
+            fl_junit_testcase(out, suite, name, sd->verdict == FL_VERDICT_OUTSIDE ? msg : NULL,
                      sd->verdict == FL_VERDICT_NO_MODEL || sd->verdict == FL_VERDICT_NOT_APPLICABLE);
         }
     }
     for (size_t i = 0; i < r->nexps; i++) {
         expectation_text(&r->exps[i], msg, sizeof msg);
         snprintf(name, sizeof name, "expect %s %s %g", r->exps[i].metric, r->exps[i].op, r->exps[i].value);
-        testcase(out, suite, name, r->exps[i].pass ? NULL : msg, false);
+        fl_junit_testcase(out, suite, name, r->exps[i].pass ? NULL : msg, false);
     }
     if (!r->complete) {
         /* The reason may hold any text: escape it as the other strings are. */
         fputs("    <system-err>the report is incomplete: ", out);
-        xml_escaped(out, incomplete_why(r));
+        fl_junit_escaped(out, incomplete_why(r));
         fputs("</system-err>\n", out);
     }
     fputs("  </testsuite>\n</testsuites>\n", out);
