@@ -86,7 +86,16 @@ static const char *scenario_name(const json_t *doc)
     return json_string_value(json_object_get(json_object_get(report, "scenario"), "name"));
 }
 
-int fl_cmd_plot(int argc, char **argv)
+typedef struct plot_args {
+    const char *out, *title, *assets;
+    const char *metrics[32];
+    int nmetrics;
+    char *const *reports; /* the report paths */
+    int nreports;
+} plot_args;
+
+/* -1 to go on, else the exit code. */
+static int parse_args(int argc, char **argv, plot_args *a)
 {
     static const struct option options[] = {
         { "output", required_argument, NULL, 'o' },
@@ -96,23 +105,21 @@ int fl_cmd_plot(int argc, char **argv)
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    const char *out = NULL, *title = NULL, *assets_opt = NULL;
-    const char *metrics[32];
-    int nmetrics = 0;
+    memset(a, 0, sizeof *a);
     int c;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":o:h", options, NULL)) != -1) {
         switch (c) {
-        case 'o': out = optarg; break;
-        case 't': title = optarg; break;
-        case 'a': assets_opt = optarg; break;
+        case 'o': a->out = optarg; break;
+        case 't': a->title = optarg; break;
+        case 'a': a->assets = optarg; break;
         case 'm':
-            if (nmetrics == (int)(sizeof metrics / sizeof metrics[0])) {
-                fprintf(stderr, "%s plot: more than %zu --metric\n", fl_prog, sizeof metrics / sizeof metrics[0]);
+            if (a->nmetrics == (int)(sizeof a->metrics / sizeof a->metrics[0])) {
+                fprintf(stderr, "%s plot: more than %zu --metric\n", fl_prog, sizeof a->metrics / sizeof a->metrics[0]);
                 return FL_EXIT_USAGE;
             }
-            metrics[nmetrics++] = optarg;
+            a->metrics[a->nmetrics++] = optarg;
             break;
         case 'h': usage(stdout); return FL_EXIT_OK;
         case ':':
@@ -125,24 +132,22 @@ int fl_cmd_plot(int argc, char **argv)
             return FL_EXIT_USAGE;
         }
     }
-    int nreports = argc - optind;
-    if (nreports < 1 || !out) {
-        fprintf(stderr, "%s plot: %s\n\n", fl_prog, nreports < 1 ? "no report given" : "no -o OUT.html given");
+    a->reports = argv + optind;
+    a->nreports = argc - optind;
+    if (a->nreports < 1 || !a->out) {
+        fprintf(stderr, "%s plot: %s\n\n", fl_prog, a->nreports < 1 ? "no report given" : "no -o OUT.html given");
         usage(stderr);
         return FL_EXIT_USAGE;
     }
+    return -1;
+}
 
-    json_t **docs = calloc((size_t)nreports, sizeof *docs);
-    char(*labels)[256] = calloc((size_t)nreports, sizeof *labels);
-    fl_plot *plot = NULL;
-    int rc = FL_EXIT_USAGE;
-    char err[1024];
-    if (!docs || !labels) {
-        fprintf(stderr, "%s plot: out of memory\n", fl_prog);
-        goto out;
-    }
-    for (int i = 0; i < nreports; i++) {
-        const char *path = argv[optind + i];
+/* Reads every report and names it: by its scenario, or by its file name when
+ * it has none or shares it with another report. 0, or -1 (said). */
+static int load_reports(const plot_args *a, json_t **docs, char (*labels)[256])
+{
+    for (int i = 0; i < a->nreports; i++) {
+        const char *path = a->reports[i];
         json_error_t je;
         docs[i] = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
         if (!docs[i]) {
@@ -150,7 +155,7 @@ int fl_cmd_plot(int argc, char **argv)
                 fprintf(stderr, "%s plot: %s:%d:%d: %s\n", fl_prog, path, je.line, je.column, je.text);
             else
                 fprintf(stderr, "%s plot: %s\n", fl_prog, je.text);
-            goto out;
+            return -1;
         }
         const char *name = scenario_name(docs[i]);
         if (name && *name)
@@ -159,70 +164,95 @@ int fl_cmd_plot(int argc, char **argv)
             base_name(path, labels[i], sizeof labels[i]);
     }
     /* Reports of one scenario are told apart by their file names. */
-    bool *twin = calloc((size_t)nreports, sizeof *twin);
+    bool *twin = calloc((size_t)a->nreports, sizeof *twin);
     if (!twin) {
         fprintf(stderr, "%s plot: out of memory\n", fl_prog);
-        goto out;
+        return -1;
     }
-    for (int i = 0; i < nreports; i++)
-        for (int j = 0; j < nreports; j++)
+    for (int i = 0; i < a->nreports; i++)
+        for (int j = 0; j < a->nreports; j++)
             twin[i] |= i != j && strcmp(labels[i], labels[j]) == 0;
-    for (int i = 0; i < nreports; i++)
+    for (int i = 0; i < a->nreports; i++)
         if (twin[i])
-            base_name(argv[optind + i], labels[i], sizeof labels[i]);
+            base_name(a->reports[i], labels[i], sizeof labels[i]);
     free(twin);
+    return 0;
+}
 
-    char default_title[512];
+/* The page's charts: the metrics asked for, then each report's faults. NULL (said) on failure. */
+static fl_plot *build_plot(const plot_args *a, json_t **docs, char (*labels)[256])
+{
+    char default_title[512], err[1024];
+    const char *title = a->title;
     if (!title) {
         size_t used = (size_t)snprintf(default_title, sizeof default_title, "flatline plot:");
-        for (int i = 0; i < nreports && used < sizeof default_title; i++)
+        for (int i = 0; i < a->nreports && used < sizeof default_title; i++)
             used += (size_t)snprintf(default_title + used, sizeof default_title - used, "%s %s",
                                      i ? "," : "", labels[i]);
         title = default_title;
     }
-    plot = fl_plot_new(title);
+    fl_plot *plot = fl_plot_new(title);
     if (!plot) {
         fprintf(stderr, "%s plot: out of memory\n", fl_prog);
-        goto out;
+        return NULL;
     }
-    for (int i = 0; i < nmetrics; i++)
-        if (fl_plot_add_metric(plot, metrics[i], err, sizeof err)) {
+    for (int i = 0; i < a->nmetrics; i++)
+        if (fl_plot_add_metric(plot, a->metrics[i], err, sizeof err)) {
             fprintf(stderr, "%s plot: --metric %s\n", fl_prog, err);
-            goto out;
+            goto fail;
         }
-    for (int i = 0; i < nreports; i++) {
-        const char *path = argv[optind + i];
-        if (fl_plot_add_report(plot, docs[i], labels[i], path, err, sizeof err) < 0) {
-            fprintf(stderr, "%s plot: %s: %s\n", fl_prog, path, err);
-            goto out;
+    for (int i = 0; i < a->nreports; i++)
+        if (fl_plot_add_report(plot, docs[i], labels[i], a->reports[i], err, sizeof err) < 0) {
+            fprintf(stderr, "%s plot: %s: %s\n", fl_prog, a->reports[i], err);
+            goto fail;
         }
-    }
     if (fl_plot_count(plot) == 0) {
         fprintf(stderr, "%s plot: the reports have no faults: nothing to draw\n", fl_prog);
-        goto out;
+        goto fail;
     }
+    return plot;
+fail:
+    fl_plot_free(plot);
+    return NULL;
+}
 
-    char found[PATH_MAX + 64];
-    const char *assets = find_assets(assets_opt, found, sizeof found);
+/* The page, with its assets inlined: the exit code. */
+static int write_page(const plot_args *a, const fl_plot *plot)
+{
+    char found[PATH_MAX + 64], err[1024];
+    const char *assets = find_assets(a->assets, found, sizeof found);
     if (!assets) {
         fprintf(stderr, "%s plot: cannot find the page's assets (plot-assets/%s beside the executable or in "
                         "../share/flatline/plot-assets); give --assets DIR or set FLATLINE_PLOT_ASSETS\n",
                 fl_prog, FL_PLOT_TEMPLATE);
-        rc = FL_EXIT_MACHINE;
-        goto out;
+        return FL_EXIT_MACHINE;
     }
-    int wrc = fl_plot_write_html(plot, assets, out, err, sizeof err);
+    int wrc = fl_plot_write_html(plot, assets, a->out, err, sizeof err);
     if (wrc != FL_PLOT_OK) {
         fprintf(stderr, "%s plot: %s\n", fl_prog, err);
-        rc = wrc == FL_PLOT_ASSETS ? FL_EXIT_MACHINE : FL_EXIT_BROKEN;
-        goto out;
+        return wrc == FL_PLOT_ASSETS ? FL_EXIT_MACHINE : FL_EXIT_BROKEN;
     }
-    printf("%s: %zu configuration%s from %d report%s\n", out, fl_plot_count(plot),
-           fl_plot_count(plot) == 1 ? "" : "s", nreports, nreports == 1 ? "" : "s");
-    rc = FL_EXIT_OK;
-out:
+    printf("%s: %zu configuration%s from %d report%s\n", a->out, fl_plot_count(plot),
+           fl_plot_count(plot) == 1 ? "" : "s", a->nreports, a->nreports == 1 ? "" : "s");
+    return FL_EXIT_OK;
+}
+
+int fl_cmd_plot(int argc, char **argv)
+{
+    plot_args a;
+    int rc = parse_args(argc, argv, &a);
+    if (rc >= 0)
+        return rc;
+    json_t **docs = calloc((size_t)a.nreports, sizeof *docs);
+    char(*labels)[256] = calloc((size_t)a.nreports, sizeof *labels);
+    fl_plot *plot = NULL;
+    rc = FL_EXIT_USAGE;
+    if (!docs || !labels)
+        fprintf(stderr, "%s plot: out of memory\n", fl_prog);
+    else if (load_reports(&a, docs, labels) == 0 && (plot = build_plot(&a, docs, labels)))
+        rc = write_page(&a, plot);
     fl_plot_free(plot);
-    for (int i = 0; docs && i < nreports; i++)
+    for (int i = 0; docs && i < a.nreports; i++)
         json_decref(docs[i]);
     free(docs);
     free(labels);
