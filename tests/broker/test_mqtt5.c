@@ -5,26 +5,13 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
+#include "expect.h"
 #include "fake_net.h"
 
 static fake_net net;
 
 static void setup_default(void) { fake_net_init(&net, NULL); }
 static void teardown(void) { fake_net_free(&net); }
-
-static mqtt_packet expect(fake_client *fc, mqtt_type type)
-{
-    mqtt_packet p;
-    cr_assert(fake_next(fc, &p), "expected %s, got nothing", mqtt_type_name(type));
-    cr_assert_eq(p.type, type, "expected %s, got %s", mqtt_type_name(type), mqtt_type_name(p.type));
-    return p;
-}
-
-static void expect_nothing(fake_client *fc)
-{
-    mqtt_packet p;
-    cr_assert_not(fake_next(fc, &p), "unexpected %s", mqtt_type_name(p.type));
-}
 
 static bool topic_is(const mqtt_packet *p, const char *t) { return mqtt_bytes_eq(p->u.publish.topic, mqtt_cstr(t)); }
 static bool payload_is(const mqtt_packet *p, const char *s)
