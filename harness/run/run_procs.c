@@ -9,13 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "core/clock.h"
 #include "harness/brokers/brokers.h"
 #include "harness/scenario/client_select.h"
-#include "harness/run/run_internal.h"
+#include "harness/run/run_procs.h"
 #include "harness/run/topology.h"
 
 enum {
@@ -23,12 +24,80 @@ enum {
     STOP_TIMEOUT_S = 5,    /* for each stage of stopping before SIGKILL */
 };
 
-static bool broker_listening(runner *r) { return r->broker_listening; }
+static bool broker_listening(void *arg) { return ((fl_run_procs *)arg)->broker_listening; }
 
-static fl_proc_env proc_env(runner *r)
+static fl_proc *proc_of(fl_run_procs *ps, fl_evpipe *p)
 {
-    return (fl_proc_env){ .loop = r->loop, .bindir = r->opt->bindir, .workdir = r->workdir, .copy = r->events,
-                          .on_event = fl_runner_on_event, .on_eof = fl_runner_on_eof, .arg = r };
+    if (ps->broker.events == p)
+        return &ps->broker;
+    for (size_t i = 0; i < ps->nswarms; i++)
+        if (ps->swarms[i].events == p)
+            return &ps->swarms[i];
+    return NULL;
+}
+
+/* Every line a process writes: into the analysis; `listening` and `ready` move the run on. */
+static void on_event(fl_evpipe *pipe, json_t *ev, const char *line, void *arg)
+{
+    fl_run_procs *ps = arg;
+    fl_run_ctx *run = ps->run;
+    if (!ev) {
+        fl_progress_note(&run->progress, "warning: %s wrote a line that is not a JSON object: %.80s",
+                         fl_evpipe_name(pipe), line);
+        return;
+    }
+    fl_analysis_add(run->analysis, ev);
+    const char *name = json_string_value(json_object_get(ev, "ev"));
+    if (!name)
+        return;
+    fl_proc *p = proc_of(ps, pipe);
+    if (strcmp(name, "listening") == 0) {
+        ps->broker_listening = true;
+    } else if (strcmp(name, "ready") == 0 && p && !p->ready) {
+        p->ready = true;
+        p->ready_ns = (uint64_t)json_integer_value(json_object_get(ev, "t"));
+        ps->swarms_ready++;
+    }
+}
+
+/* A pipe closed: a process ended. Unless it was meant to (a power loss, the
+ * drain) or a stop signal to the process group ended it, the run is broken. */
+static void on_eof(fl_evpipe *pipe, void *arg)
+{
+    fl_run_procs *ps = arg;
+    fl_run_ctx *run = ps->run;
+    fl_proc *p = proc_of(ps, pipe);
+    if (p && !p->expected_exit && !run->interrupted && strcmp(run->phase, "drain") != 0 &&
+        strcmp(run->phase, "teardown") != 0) {
+        char status[48];
+        /* The pipe closes a moment before the exit status is there. */
+        for (int i = 0; i < 50 && !fl_proc_reap(p); i++) {
+            struct timespec ts = { 0, 2 * 1000 * 1000 };
+            nanosleep(&ts, NULL);
+        }
+        /* A terminal's SIGINT or SIGHUP goes to the whole process group: the
+         * broker or a swarm may end before the runner has read its own copy.
+         * That is the interrupt, not a crash. */
+        int sig = p->exited && WIFSIGNALED(p->status) ? WTERMSIG(p->status) : 0;
+        sigset_t pending;
+        bool stop_pending = sigpending(&pending) == 0 && (sigismember(&pending, SIGINT) == 1 ||
+                            sigismember(&pending, SIGTERM) == 1 || sigismember(&pending, SIGHUP) == 1);
+        if (stop_pending || sig == SIGINT || sig == SIGTERM || sig == SIGHUP) {
+            fl_progress_note(&run->progress, "%s ended (%s) with a stop signal to the process group: stopping, the "
+                             "report will be marked incomplete", p->name, fl_proc_status_text(p, status, sizeof status));
+            run->interrupted = true;
+            return;
+        }
+        fl_run_break(run, "%s stopped unexpectedly (%s); its log: %s/", p->name, fl_proc_status_text(p, status,
+                     sizeof status), run->workdir);
+    }
+}
+
+static fl_proc_env proc_env(fl_run_procs *ps)
+{
+    fl_run_ctx *run = ps->run;
+    return (fl_proc_env){ .loop = run->loop, .bindir = run->opt->bindir, .workdir = run->workdir,
+                          .copy = run->events, .on_event = on_event, .on_eof = on_eof, .arg = ps };
 }
 
 /* ---- the broker ---- */
@@ -53,7 +122,7 @@ static int probe_port(void *arg)
 }
 
 /* Polls addr:port in p's host until it accepts, p exits or the deadline passes. */
-static bool wait_port(runner *r, fl_proc *p, const char *addr, uint16_t port, uint64_t deadline)
+static bool wait_port(fl_run_procs *ps, fl_proc *p, const char *addr, uint16_t port, uint64_t deadline)
 {
     probe_arg probe = { addr, port };
     char err[256];
@@ -61,14 +130,14 @@ static bool wait_port(runner *r, fl_proc *p, const char *addr, uint16_t port, ui
         if (fl_proc_reap(p) || fl_now_ns() > deadline)
             return false;
         /* The loop runs meanwhile: a Ctrl-C during RabbitMQ's long start-up is seen at once. */
-        if (!fl_runner_wait(r, NULL, fl_now_ns() + 50 * FL_NS_PER_MS))
+        if (!fl_run_wait(ps->run, NULL, NULL, fl_now_ns() + 50 * FL_NS_PER_MS))
             return false;
     }
     return true;
 }
 
 /* What the kernel says, not what the scenario asked: the report carries it. */
-static void read_back_scheduling(runner *r, pid_t pid)
+static void read_back_scheduling(fl_run_procs *ps, pid_t pid)
 {
     struct sched_param param;
     int policy = sched_getscheduler(pid);
@@ -81,54 +150,56 @@ static void read_back_scheduling(runner *r, pid_t pid)
                        : policy == SCHED_IDLE  ? "SCHED_IDLE"
                                                : "SCHED_UNKNOWN";
     if ((policy == SCHED_FIFO || policy == SCHED_RR) && sched_getparam(pid, &param) == 0)
-        snprintf(r->broker_scheduling, sizeof r->broker_scheduling, "%s %d", name, param.sched_priority);
+        snprintf(ps->broker_scheduling, sizeof ps->broker_scheduling, "%s %d", name, param.sched_priority);
     else
-        snprintf(r->broker_scheduling, sizeof r->broker_scheduling, "%s", name);
+        snprintf(ps->broker_scheduling, sizeof ps->broker_scheduling, "%s", name);
 }
 
 /* A helper the broker needs running first (RabbitMQ's epmd). */
-static int start_helper(runner *r, const fl_broker_launch *l)
+static int start_helper(fl_run_procs *ps, const fl_broker_launch *l)
 {
-    fl_proc_env env = proc_env(r);
-    fl_proc *h = &r->broker_helper;
-    *h = (fl_proc){ .kind = FL_PROC_BROKER, .host = fl_netem_broker(r->net), .control_fd = -1, .group = -1,
+    fl_run_ctx *run = ps->run;
+    fl_proc_env env = proc_env(ps);
+    fl_proc *h = &ps->broker_helper;
+    *h = (fl_proc){ .kind = FL_PROC_BROKER, .host = fl_netem_broker(run->net), .control_fd = -1, .group = -1,
                     .expected_exit = true };
-    snprintf(h->name, sizeof h->name, "%s-helper", r->sc->broker.driver->name);
+    snprintf(h->name, sizeof h->name, "%s-helper", run->sc->broker.driver->name);
     char err[256];
     if (fl_proc_start_argv(h, &env, l->helper, NULL, false, err, sizeof err) < 0) {
-        fl_runner_break(r, "cannot start %s: %s", l->helper[0], err);
+        fl_run_break(run, "cannot start %s: %s", l->helper[0], err);
         return -1;
     }
-    if (!wait_port(r, h, "127.0.0.1", l->helper_port, fl_now_ns() + LISTEN_TIMEOUT_S * FL_NS_PER_S)) {
-        fl_runner_break(r, "%s did not listen on 127.0.0.1:%u within %d s; its log: %s/%s.log", l->helper[0],
-                        l->helper_port, LISTEN_TIMEOUT_S, r->workdir, h->name);
+    if (!wait_port(ps, h, "127.0.0.1", l->helper_port, fl_now_ns() + LISTEN_TIMEOUT_S * FL_NS_PER_S)) {
+        fl_run_break(run, "%s did not listen on 127.0.0.1:%u within %d s; its log: %s/%s.log", l->helper[0],
+                        l->helper_port, LISTEN_TIMEOUT_S, run->workdir, h->name);
         return -1;
     }
     return 0;
 }
 
-int fl_runner_start_broker(runner *r)
+int fl_run_start_broker(fl_run_procs *ps)
 {
-    fl_proc_env env_value = proc_env(r);
+    fl_run_ctx *run = ps->run;
+    fl_proc_env env_value = proc_env(ps);
     const fl_proc_env *env = &env_value;
-    const fl_scenario *sc = r->sc;
+    const fl_scenario *sc = run->sc;
     const fl_broker_driver *driver = sc->broker.driver;
-    fl_proc *p = &r->broker;
-    *p = (fl_proc){ .host = fl_netem_broker(r->net), .control_fd = -1, .group = -1 };
+    fl_proc *p = &ps->broker;
+    *p = (fl_proc){ .host = fl_netem_broker(run->net), .control_fd = -1, .group = -1 };
     p->kind = FL_PROC_BROKER;
     snprintf(p->name, sizeof p->name, "%s", driver->name);
     char listen[64], err[256];
-    const char *addr = fl_netem_broker_addr(r->net);
+    const char *addr = fl_netem_broker_addr(run->net);
     snprintf(listen, sizeof listen, "%s:%u", addr, sc->broker.port);
     fl_broker_site site = { .broker = sc->broker.object, .scenario = sc->name, .addr = addr, .port = sc->broker.port,
-                            .workdir = r->workdir, .bindir = r->opt->bindir };
+                            .workdir = run->workdir, .bindir = run->opt->bindir };
     fl_broker_launch launch = { 0 };
     if (driver->prepare(&site, &launch, err, sizeof err) < 0) {
         fl_broker_launch_free(&launch);
-        fl_runner_break(r, "cannot prepare %s: %s", p->name, err);
+        fl_run_break(run, "cannot prepare %s: %s", p->name, err);
         return -1;
     }
-    if (launch.helper[0] && start_helper(r, &launch) < 0) {
+    if (launch.helper[0] && start_helper(ps, &launch) < 0) {
         fl_broker_launch_free(&launch);
         return -1;
     }
@@ -138,37 +209,37 @@ int fl_runner_start_broker(runner *r)
     double timeout_s = launch.ready_timeout_s > 0 ? launch.ready_timeout_s : LISTEN_TIMEOUT_S;
     fl_broker_launch_free(&launch);
     if (rc < 0) {
-        fl_runner_break(r, "cannot start %s: %s", p->name, err);
+        fl_run_break(run, "cannot start %s: %s", p->name, err);
         return -1;
     }
     /* Set from here, before it listens: the clients connect after that, so
      * every deadline it keeps is kept at this priority. */
     if (sc->broker.realtime_priority && fl_proc_set_realtime(p->pid, sc->broker.realtime_priority, err, sizeof err) < 0) {
-        fl_runner_break(r, "%s: %s", p->name, err);
+        fl_run_break(run, "%s: %s", p->name, err);
         return -1;
     }
     uint64_t deadline = started + (uint64_t)(timeout_s * 1e9);
-    bool ready = driver->ready == FL_BROKER_READY_PORT ? wait_port(r, p, addr, sc->broker.port, deadline)
-                                                        : fl_runner_wait(r, broker_listening, deadline);
-    if (!ready && (r->interrupted || r->broken))
+    bool ready = driver->ready == FL_BROKER_READY_PORT ? wait_port(ps, p, addr, sc->broker.port, deadline)
+                                                        : fl_run_wait(run, broker_listening, ps, deadline);
+    if (!ready && (run->interrupted || run->broken))
         return -1;
     if (!ready && p->exited) {
         char status[48];
-        fl_runner_break(r, "%s %s before it was ready; its log: %s/%s.log", p->name,
-                        fl_proc_status_text(p, status, sizeof status), r->workdir, p->name);
+        fl_run_break(run, "%s %s before it was ready; its log: %s/%s.log", p->name,
+                        fl_proc_status_text(p, status, sizeof status), run->workdir, p->name);
         return -1;
     }
     if (!ready) {
-        fl_runner_break(r, "%s did not %s within %g s; its log: %s/%s.log", p->name,
+        fl_run_break(run, "%s did not %s within %g s; its log: %s/%s.log", p->name,
                         driver->ready == FL_BROKER_READY_PORT ? "accept on its port" : "report listening", timeout_s,
-                        r->workdir, p->name);
+                        run->workdir, p->name);
         return -1;
     }
-    r->broker_listening = true;
-    r->broker_start_s = (double)(fl_now_ns() - started) / 1e9;
-    read_back_scheduling(r, p->pid);
-    fl_progress_note(&r->progress, "%s listening on %s after %.1f s (%s)", p->name, listen, r->broker_start_s,
-                     r->broker_scheduling);
+    ps->broker_listening = true;
+    ps->broker_start_s = (double)(fl_now_ns() - started) / 1e9;
+    read_back_scheduling(ps, p->pid);
+    fl_progress_note(&run->progress, "%s listening on %s after %.1f s (%s)", p->name, listen, ps->broker_start_s,
+                     ps->broker_scheduling);
     return 0;
 }
 
@@ -208,9 +279,10 @@ static json_t *replace_host(const json_t *v, const char *host)
     return json_deep_copy(v);
 }
 
-static char *swarm_config(runner *r, const fl_proc *p)
+static char *swarm_config(fl_run_procs *ps, const fl_proc *p)
 {
-    const fl_sc_group *g = &r->sc->groups[p->group];
+    fl_run_ctx *run = ps->run;
+    const fl_sc_group *g = &run->sc->groups[p->group];
     char host[32];
     if (fl_group_procs_per_host(g) > 1)
         snprintf(host, sizeof host, "h%dp%d", p->host_index, p->part);
@@ -224,11 +296,11 @@ static char *swarm_config(runner *r, const fl_proc *p)
     if (g->client && g->client_options)
         json_object_set(group, "client_options", g->client_options);
     char broker[64];
-    snprintf(broker, sizeof broker, "%s:%u", fl_netem_broker_addr(r->net), r->sc->broker.port);
+    snprintf(broker, sizeof broker, "%s:%u", fl_netem_broker_addr(run->net), run->sc->broker.port);
     const char *source = fl_host_addr(p->host, (size_t)p->part % fl_host_addr_count(p->host));
     /* Each process its own reconnect-jitter stream, the same in every run. */
     json_t *config = json_pack("{s:s, s:I, s:[s], s:[o]}", "broker", broker, "seed",
-                               (json_int_t)(r->sc->seed * 1000003 + (uint64_t)(p - r->swarms)), "sources", source,
+                               (json_int_t)(run->sc->seed * 1000003 + (uint64_t)(p - ps->swarms)), "sources", source,
                                "groups", group);
     /* Adapters whose library cannot bind use the host's (only) address. */
     if (g->client && !fl_sc_client_binds(g->client))
@@ -244,22 +316,23 @@ static char *swarm_config(runner *r, const fl_proc *p)
     return text;
 }
 
-int fl_runner_start_swarm(runner *r, fl_proc *p)
+int fl_run_start_swarm(fl_run_procs *ps, fl_proc *p)
 {
+    fl_run_ctx *run = ps->run;
     fl_proc_close(p);
     p->ready = false;
     p->expected_exit = false;
-    const char *client = r->sc->groups[p->group].client;
+    const char *client = run->sc->groups[p->group].client;
     p->program = client ? fl_sc_client_program(client) : NULL;
-    char *text = swarm_config(r, p), err[256];
-    fl_proc_env env = proc_env(r);
+    char *text = swarm_config(ps, p), err[256];
+    fl_proc_env env = proc_env(ps);
     /* nat-expiry latencies count from each connection's last PINGRESP. */
     bool log_pings = false;
-    for (size_t i = 0; i < r->sc->nfaults; i++)
-        log_pings |= r->sc->faults[i].kind == FL_FAULT_NAT_EXPIRY;
+    for (size_t i = 0; i < run->sc->nfaults; i++)
+        log_pings |= run->sc->faults[i].kind == FL_FAULT_NAT_EXPIRY;
     const char *extra[] = { log_pings ? "--log-pings" : NULL, NULL };
     if (!text || fl_proc_start(p, &env, text, extra, err, sizeof err) < 0) {
-        fl_runner_break(r, "cannot start %s: %s", p->name, text ? err : "out of memory");
+        fl_run_break(run, "cannot start %s: %s", p->name, text ? err : "out of memory");
         free(text);
         return -1;
     }
@@ -267,22 +340,23 @@ int fl_runner_start_swarm(runner *r, fl_proc *p)
     return 0;
 }
 
-int fl_runner_start_swarms(runner *r)
+int fl_run_start_swarms(fl_run_procs *ps)
 {
-    const fl_scenario *sc = r->sc;
+    fl_run_ctx *run = ps->run;
+    const fl_scenario *sc = run->sc;
     size_t n = 0;
     for (size_t g = 0; g < sc->ngroups; g++)
         n += (size_t)sc->groups[g].hosts * fl_group_procs_per_host(&sc->groups[g]);
-    r->swarms = calloc(n ? n : 1, sizeof *r->swarms);
-    if (!r->swarms)
+    ps->swarms = calloc(n ? n : 1, sizeof *ps->swarms);
+    if (!ps->swarms)
         return -1;
     for (size_t g = 0; g < sc->ngroups; g++) {
         const fl_sc_group *group = &sc->groups[g];
         unsigned procs = fl_group_procs_per_host(group);
         for (unsigned h = 0; h < group->hosts; h++) {
             for (unsigned k = 0; k < procs; k++) {
-                fl_proc *p = &r->swarms[r->nswarms++];
-                *p = (fl_proc){ .kind = FL_PROC_SWARM, .host = fl_netem_group_host(r->net, g, h), .control_fd = -1,
+                fl_proc *p = &ps->swarms[ps->nswarms++];
+                *p = (fl_proc){ .kind = FL_PROC_SWARM, .host = fl_netem_group_host(run->net, g, h), .control_fd = -1,
                                 .group = (int)g, .host_index = (int)h, .part = (int)k };
                 /* Split evenly; the first processes take the remainder. */
                 p->clients = group->clients_per_host / procs + (k < group->clients_per_host % procs);
@@ -290,10 +364,10 @@ int fl_runner_start_swarms(runner *r)
                     snprintf(p->name, sizeof p->name, "swarm %s[%u].%u", group->name, h, k);
                 else
                     snprintf(p->name, sizeof p->name, "swarm %s[%u]", group->name, h);
-                r->clients_expected += p->clients;
-                if (!p->host || fl_runner_start_swarm(r, p) < 0) {
+                ps->clients_expected += p->clients;
+                if (!p->host || fl_run_start_swarm(ps, p) < 0) {
                     if (!p->host)
-                        fl_runner_break(r, "%s: host missing from the topology", p->name);
+                        fl_run_break(run, "%s: host missing from the topology", p->name);
                     return -1;
                 }
             }
@@ -304,20 +378,22 @@ int fl_runner_start_swarms(runner *r)
 
 /* ---- stopping ---- */
 
-static bool all_pipes_closed(runner *r)
+static bool all_pipes_closed(void *arg)
 {
-    if (r->broker.events && !fl_evpipe_at_eof(r->broker.events))
+    fl_run_procs *ps = arg;
+    if (ps->broker.events && !fl_evpipe_at_eof(ps->broker.events))
         return false;
-    for (size_t i = 0; i < r->nswarms; i++)
-        if (r->swarms[i].events && !fl_evpipe_at_eof(r->swarms[i].events))
+    for (size_t i = 0; i < ps->nswarms; i++)
+        if (ps->swarms[i].events && !fl_evpipe_at_eof(ps->swarms[i].events))
             return false;
     return true;
 }
 
-static bool swarms_closed(runner *r)
+static bool swarms_closed(void *arg)
 {
-    for (size_t i = 0; i < r->nswarms; i++)
-        if (r->swarms[i].events && !fl_evpipe_at_eof(r->swarms[i].events) && !r->swarms[i].exited)
+    fl_run_procs *ps = arg;
+    for (size_t i = 0; i < ps->nswarms; i++)
+        if (ps->swarms[i].events && !fl_evpipe_at_eof(ps->swarms[i].events) && !ps->swarms[i].exited)
             return false;
     return true;
 }
@@ -335,29 +411,47 @@ static void kill_and_reap(fl_proc *p)
 
 /* Swarms first (stop: DISCONNECT, so the broker logs client_disconnect after
  * the measured window), then the broker; stragglers are killed. */
-void fl_runner_stop_processes(runner *r)
+void fl_run_stop_processes(fl_run_procs *ps)
 {
-    bool was_interrupted = r->interrupted, was_broken = r->broken;
-    r->interrupted = r->broken = false; /* wait_for must run the loop while draining */
-    for (size_t i = 0; i < r->nswarms; i++) {
-        fl_proc *p = &r->swarms[i];
+    fl_run_ctx *run = ps->run;
+    bool was_interrupted = run->interrupted, was_broken = run->broken;
+    run->interrupted = run->broken = false; /* wait_for must run the loop while draining */
+    for (size_t i = 0; i < ps->nswarms; i++) {
+        fl_proc *p = &ps->swarms[i];
         p->expected_exit = true;
         /* A swarm logs its final counters as it stops: the traffic it counted. */
         if (p->pid && !fl_proc_reap(p))
             fl_proc_command(p, "stop");
     }
-    fl_runner_wait(r, swarms_closed, fl_now_ns() + STOP_TIMEOUT_S * FL_NS_PER_S);
-    r->broker.expected_exit = true;
-    if (r->broker.pid && !fl_proc_reap(&r->broker))
-        kill(r->broker.pid, SIGTERM);
-    fl_runner_wait(r, all_pipes_closed, fl_now_ns() + STOP_TIMEOUT_S * FL_NS_PER_S);
-    for (size_t i = 0; i < r->nswarms; i++)
-        kill_and_reap(&r->swarms[i]);
-    kill_and_reap(&r->broker);
+    fl_run_wait(run, swarms_closed, ps, fl_now_ns() + STOP_TIMEOUT_S * FL_NS_PER_S);
+    ps->broker.expected_exit = true;
+    if (ps->broker.pid && !fl_proc_reap(&ps->broker))
+        kill(ps->broker.pid, SIGTERM);
+    fl_run_wait(run, all_pipes_closed, ps, fl_now_ns() + STOP_TIMEOUT_S * FL_NS_PER_S);
+    for (size_t i = 0; i < ps->nswarms; i++)
+        kill_and_reap(&ps->swarms[i]);
+    kill_and_reap(&ps->broker);
     /* The helper by its pid, once the broker is gone (epmd outlives its node). */
-    if (r->broker_helper.pid && !fl_proc_reap(&r->broker_helper))
-        kill(r->broker_helper.pid, SIGTERM);
-    kill_and_reap(&r->broker_helper);
-    r->interrupted = was_interrupted || r->interrupted;
-    r->broken = was_broken;
+    if (ps->broker_helper.pid && !fl_proc_reap(&ps->broker_helper))
+        kill(ps->broker_helper.pid, SIGTERM);
+    kill_and_reap(&ps->broker_helper);
+    run->interrupted = was_interrupted || run->interrupted;
+    run->broken = was_broken;
+}
+
+bool fl_run_swarms_ready(void *arg)
+{
+    fl_run_procs *ps = arg;
+    return ps->swarms_ready == ps->nswarms;
+}
+
+void fl_run_procs_free(fl_run_procs *ps)
+{
+    if (ps->broker.pid || ps->broker.events)
+        fl_proc_close(&ps->broker);
+    for (size_t i = 0; i < ps->nswarms; i++)
+        fl_proc_close(&ps->swarms[i]);
+    free(ps->swarms);
+    ps->swarms = NULL;
+    ps->nswarms = 0;
 }

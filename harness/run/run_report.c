@@ -10,7 +10,7 @@
 #include "reports/report.h"
 #include "harness/brokers/brokers.h"
 #include "harness/scenario/predict.h"
-#include "harness/run/run_internal.h"
+#include "harness/run/run_report.h"
 
 #ifndef FLATLINE_VERSION
 #define FLATLINE_VERSION "0.0.0"
@@ -56,15 +56,15 @@ static void add_weighted(fl_overhead *acc, const fl_overhead *o, double w)
 /* What the model predicts for the connections the overhead is counted on:
  * each group's own prediction, weighted by its untouched connection-hours
  * (by its client count when none were measured). */
-static bool idle_model(runner *r, uint64_t end_ns, fl_overhead *out)
+static bool idle_model(fl_run_ctx *run, uint64_t end_ns, fl_overhead *out)
 {
-    const fl_scenario *sc = r->sc;
+    const fl_scenario *sc = run->sc;
     double *hours = calloc(sc->ngroups ? sc->ngroups : 1, sizeof *hours);
     if (!hours)
         return false;
     double measured = 0;
     for (size_t g = 0; g < sc->ngroups; g++)
-        measured += hours[g] = fl_analysis_idle_hours(r->analysis, sc->groups[g].name, end_ns);
+        measured += hours[g] = fl_analysis_idle_hours(run->analysis, sc->groups[g].name, end_ns);
     fl_overhead sum = { 0 };
     double total = 0;
     for (size_t g = 0; g < sc->ngroups; g++) {
@@ -96,9 +96,10 @@ static bool fault_behind_nat(const fl_scenario *sc, const fl_sc_fault *f)
     return f->middlebox >= 0 || (g >= 0 && sc->groups[g].behind >= 0);
 }
 
-int fl_runner_write_report(runner *r, int64_t start_realtime_ns, bool complete)
+int fl_run_write_report(fl_run_ctx *run, const fl_run_procs *ps, const fl_run_faults *ft, const fl_run_wire *w,
+                        int64_t start_realtime_ns, bool complete)
 {
-    const fl_scenario *sc = r->sc;
+    const fl_scenario *sc = run->sc;
     fl_report *rep = fl_report_new();
     char err[256];
     int exit_code = FL_EXIT_OK;
@@ -106,27 +107,27 @@ int fl_runner_write_report(runner *r, int64_t start_realtime_ns, bool complete)
         return FL_EXIT_BROKEN;
     fl_report_set_version(rep, FLATLINE_VERSION);
     fl_report_set_kernel(rep, NULL);
-    if (r->broker_scheduling[0])
-        fl_report_set_broker_scheduling(rep, r->broker_scheduling);
+    if (ps->broker_scheduling[0])
+        fl_report_set_broker_scheduling(rep, ps->broker_scheduling);
     fl_report_set_seed(rep, sc->seed);
-    size_t len = r->opt->scenario_len;
-    char *text = r->opt->scenario_text ? NULL : read_text(r->opt->scenario_path, &len);
-    const char *doc = r->opt->scenario_text ? r->opt->scenario_text : text;
+    size_t len = run->opt->scenario_len;
+    char *text = run->opt->scenario_text ? NULL : read_text(run->opt->scenario_path, &len);
+    const char *doc = run->opt->scenario_text ? run->opt->scenario_text : text;
     if (doc && fl_report_set_scenario(rep, sc->name, doc, len, err, sizeof err) < 0)
-        fl_progress_note(&r->progress, "warning: report: %s", err);
+        fl_progress_note(&run->progress, "warning: report: %s", err);
     free(text);
     fl_report_set_start(rep, start_realtime_ns);
-    uint64_t end = r->end_ns ? r->end_ns : fl_now_ns();
-    fl_report_set_duration(rep, r->steady_ns ? (double)(end - r->steady_ns) / 1e9 : 0);
+    uint64_t end = run->end_ns ? run->end_ns : fl_now_ns();
+    fl_report_set_duration(rep, run->steady_ns ? (double)(end - run->steady_ns) / 1e9 : 0);
     fl_report_set_complete(rep, complete);
-    if (r->broken)
-        fl_report_set_broken(rep, r->broken_msg);
+    if (run->broken)
+        fl_report_set_broken(rep, run->broken_msg);
     fl_report_set_end(rep, end);
 
     fl_truth *truths = calloc(sc->nfaults ? sc->nfaults : 1, sizeof *truths);
     fl_model_config *cfgs = calloc(sc->nfaults ? sc->nfaults : 1, sizeof *cfgs);
     for (size_t i = 0; truths && cfgs && i < sc->nfaults; i++) {
-        fault_run *f = &r->faults[i];
+        const fault_run *f = &ft->faults[i];
         /* the same configuration the fault's model window came from */
         bool have_cfg = f->have_model && fl_predict_config(sc, f->spec, &cfgs[i]) == 0;
         truths[i] = (fl_truth){
@@ -137,7 +138,7 @@ int fl_runner_write_report(runner *r, int64_t start_realtime_ns, bool complete)
             .addrs = (const char *const *)f->addrs,
             .naddrs = f->naddrs,
             .broker_side = sc->broker.driver->observe == FL_BROKER_EVENT_LOG,
-            .broker_wire = r->captured,
+            .broker_wire = w->captured,
             .behind_nat = fault_behind_nat(sc, f->spec),
             .client_side = f->spec->kind != FL_FAULT_POWER_LOSS,
             .will = f->have_model && f->model.side[FL_SIDE_WILL].applicable,
@@ -149,17 +150,17 @@ int fl_runner_write_report(runner *r, int64_t start_realtime_ns, bool complete)
         };
     }
     if (truths && cfgs)
-        fl_analysis_report(r->analysis, truths, sc->nfaults, r->steady_ns ? r->steady_ns : end, end, rep);
+        fl_analysis_report(run->analysis, truths, sc->nfaults, run->steady_ns ? run->steady_ns : end, end, rep);
     free(truths);
     free(cfgs);
     /* Heartbeat overhead as counted on the broker host's wire, over the
      * connections no fault touched: a cut connection stops pinging, and probes
      * into a dead one are not idle overhead. */
     fl_overhead model_value;
-    const fl_overhead *model = idle_model(r, r->heartbeats_ns ? r->heartbeats_ns : end, &model_value) ? &model_value : NULL;
+    const fl_overhead *model = idle_model(run, w->heartbeats_ns ? w->heartbeats_ns : end, &model_value) ? &model_value : NULL;
     fl_idle_overhead idle;
-    fl_analysis_idle_overhead(r->analysis, r->heartbeats, r->nheartbeats, r->heartbeats_ns, &idle);
-    const char *unmeasured = fl_idle_overhead_unmeasured(&idle, r->heartbeats_counted);
+    fl_analysis_idle_overhead(run->analysis, w->heartbeats, w->nheartbeats, w->heartbeats_ns, &idle);
+    const char *unmeasured = fl_idle_overhead_unmeasured(&idle, w->heartbeats_counted);
     if (unmeasured) {
         fl_report_set_overhead_unmeasured(rep, unmeasured, model);
     } else {
@@ -178,14 +179,14 @@ int fl_runner_write_report(runner *r, int64_t start_realtime_ns, bool complete)
     } else if (failed > 0) {
         exit_code = FL_EXIT_EXPECTATION;
     }
-    fl_progress_done(&r->progress);
+    fl_progress_done(&run->progress);
     fl_report_print_summary(rep, stdout, fl_report_want_color(stdout));
-    if (r->opt->report_path && fl_report_write_json(rep, r->opt->report_path, err, sizeof err) < 0) {
+    if (run->opt->report_path && fl_report_write_json(rep, run->opt->report_path, err, sizeof err) < 0) {
         fprintf(stderr, "%s: cannot write the report: %s\n", program_invocation_short_name, err);
         exit_code = FL_EXIT_BROKEN;
     }
-    if (r->opt->report_out)
-        *r->opt->report_out = rep;
+    if (run->opt->report_out)
+        *run->opt->report_out = rep;
     else
         fl_report_free(rep);
     return exit_code;

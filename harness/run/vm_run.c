@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "core/exit.h"
-#include "harness/run/run.h"
+#include "harness/run/options.h"
 #include "model/model.h"
 
 #ifndef FLATLINE_VM_DIR

@@ -4,7 +4,7 @@
  * NAT's address); an ambiguous port is not guessed. */
 #include <criterion/criterion.h>
 
-#include "harness/run/analyze.h"
+#include "harness/analysis/analyze.h"
 
 static void add(fl_analysis *a, const char *json)
 {

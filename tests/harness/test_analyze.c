@@ -3,7 +3,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "harness/run/analyze.h"
+#include "harness/analysis/analyze.h"
 
 static void add(fl_analysis *a, const char *json)
 {

@@ -5,7 +5,7 @@
 #include <pcap/pcap.h>
 #include <string.h>
 
-#include "harness/run/capture.h"
+#include "harness/wire/capture.h"
 
 static size_t frame(uint8_t *buf, const char *src, uint16_t sport, const char *dst, uint16_t dport, uint8_t flags)
 {

@@ -7,8 +7,8 @@
 #include <pcap/pcap.h>
 #include <string.h>
 
-#include "harness/run/analyze.h"
-#include "harness/run/capture.h"
+#include "harness/analysis/analyze.h"
+#include "harness/wire/capture.h"
 
 #define BROKER "198.18.0.1"
 #define CLIENT "198.18.1.2"

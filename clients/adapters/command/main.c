@@ -1,7 +1,7 @@
 /* flatline-adapter-command: any MQTT client program as a black box
  * (docs/clients.md). It starts the group's command once per client (the
  * placeholders {broker}, {port}, {id} filled in) and watches, through socket
- * diagnostics (NETLINK_SOCK_DIAG, as harness/run/sockwatch.c does on the
+ * diagnostics (NETLINK_SOCK_DIAG, as harness/wire/sockwatch.c does on the
  * broker side), each program's TCP connections to the broker in its host:
  * a new ESTABLISHED socket owned by the program is `connected` (or
  * `reconnected`), the socket leaving ESTABLISHED is `dead_detected` (reason

@@ -3,7 +3,7 @@
 #ifndef FLATLINE_HARNESS_RUN_ANALYZE_INTERNAL_H
 #define FLATLINE_HARNESS_RUN_ANALYZE_INTERNAL_H
 
-#include "harness/run/analyze.h"
+#include "harness/analysis/analyze.h"
 
 /* One TCP connection as the client saw it (swarm `connected`/`reconnected`
  * up to `dead_detected`). */

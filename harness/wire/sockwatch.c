@@ -1,4 +1,4 @@
-#include "harness/run/sockwatch.h"
+#include "harness/wire/sockwatch.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

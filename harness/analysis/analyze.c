@@ -1,4 +1,4 @@
-#include "harness/run/analyze_internal.h"
+#include "harness/analysis/analyze_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>

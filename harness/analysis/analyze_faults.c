@@ -1,6 +1,6 @@
 /* Measuring each fault: which connections it cut, when each side noticed,
  * and the closes no fault explains. */
-#include "harness/run/analyze_internal.h"
+#include "harness/analysis/analyze_internal.h"
 #include "model/instant.h"
 
 #include <math.h>

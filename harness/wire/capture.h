@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "harness/run/analyze.h"
+#include "harness/analysis/analyze.h"
 #include "core/loop.h"
 #include "netem/netem.h"
 

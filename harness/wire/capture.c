@@ -1,4 +1,4 @@
-#include "harness/run/capture.h"
+#include "harness/wire/capture.h"
 #include "core/grow.h"
 
 #include <arpa/inet.h>
