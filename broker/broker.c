@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "core/reason.h"
 
 bk_broker *bk_broker_new(const bk_config *cfg, fl_timer_heap *timers, const fl_clock *clock, fl_evlog *log,
                          const bk_transport *tx)
@@ -105,7 +106,7 @@ static void conn_timer_fired(fl_timer *t, uint64_t now, void *arg)
     (void)t;
     bk_conn *c = arg;
     if (!c->connected) {
-        bk_conn_close(c, "keepalive_timeout", 0, c->timer.deadline_ns, json_pack("{s:s}", "phase", "connect"), 0);
+        bk_conn_close(c, fl_reason_name(FL_REASON_KEEPALIVE_TIMEOUT), 0, c->timer.deadline_ns, json_pack("{s:s}", "phase", "connect"), 0);
         return;
     }
     uint64_t deadline;
@@ -117,7 +118,8 @@ static void conn_timer_fired(fl_timer *t, uint64_t now, void *arg)
     }
     bool ka = due == BK_KA_KEEPALIVE;
     bk_send_disconnect(c, ka ? MQTT_RC_KEEP_ALIVE_TIMEOUT : BK_RC_ADMINISTRATIVE_ACTION);
-    bk_conn_close(c, ka ? "keepalive_timeout" : "idle_timeout", 0, deadline, NULL, BK_CLOSE_WILL);
+    bk_conn_close(c, fl_reason_name(ka ? FL_REASON_KEEPALIVE_TIMEOUT : FL_REASON_IDLE_TIMEOUT), 0, deadline, NULL,
+                  BK_CLOSE_WILL);
 }
 
 void bk_conn_arm_timer(bk_conn *c)
@@ -344,7 +346,7 @@ size_t bk_broker_shutdown(bk_broker *b)
         bk_conn *c = b->conns;
         if (c->connected)
             bk_send_disconnect(c, MQTT_RC_SERVER_SHUTTING_DOWN);
-        bk_conn_close(c, "shutdown", 0, 0, NULL, 0);
+        bk_conn_close(c, fl_reason_name(FL_REASON_SHUTDOWN), 0, 0, NULL, 0);
         n++;
     }
     bk_emit(b, json_pack("{s:s, s:I}", "ev", "shutdown", "connections", (json_int_t)n));

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "core/reason.h"
 
 /* CONNACK 0x8C, Bad authentication method (the codec has no name for it). */
 enum { BK_RC_BAD_AUTH_METHOD = 0x8C };
@@ -12,7 +13,7 @@ enum { BK_RC_BAD_AUTH_METHOD = 0x8C };
 void bk_violation(bk_conn *c, uint8_t reason, const char *what)
 {
     bk_send_disconnect(c, reason);
-    bk_conn_close(c, "protocol_error", 0, 0, json_pack("{s:s, s:i}", "what", what, "reason_code", reason),
+    bk_conn_close(c, fl_reason_name(FL_REASON_PROTOCOL_ERROR), 0, 0, json_pack("{s:s, s:i}", "what", what, "reason_code", reason),
                   BK_CLOSE_WILL);
 }
 
@@ -59,7 +60,7 @@ static void protocol_error_at(bk_conn *c, const mqtt_error *e, const uint8_t *pa
         c->b->tx.write(c, connack, sizeof connack, c->b->tx.ctx);
     }
     bk_send_disconnect(c, e->reason ? e->reason : MQTT_RC_MALFORMED);
-    bk_conn_close(c, "protocol_error", 0, 0,
+    bk_conn_close(c, fl_reason_name(FL_REASON_PROTOCOL_ERROR), 0, 0,
                   json_pack("{s:s, s:I, s:s}", "error", mqtt_err_name(e->code), "offset", (json_int_t)e->offset,
                             "what", e->what ? e->what : "?"),
                   BK_CLOSE_WILL);
@@ -195,7 +196,7 @@ static void handle_connect(bk_conn *c, const mqtt_connect *cn)
     c->version = (uint8_t)cn->version;
     bk_ka_grant grant = bk_ka_decide(&cfg->ka, cn->version, cn->keep_alive);
     if (grant.refuse) {
-        refuse(c, MQTT_V3_REFUSED_IDENTIFIER, MQTT_RC_IMPLEMENTATION_SPECIFIC, "protocol_error",
+        refuse(c, MQTT_V3_REFUSED_IDENTIFIER, MQTT_RC_IMPLEMENTATION_SPECIFIC, fl_reason_name(FL_REASON_PROTOCOL_ERROR),
                json_pack("{s:s, s:i}", "what", "keepalive over max_keepalive", "keepalive_asked", cn->keep_alive));
         return;
     }
@@ -203,12 +204,12 @@ static void handle_connect(bk_conn *c, const mqtt_connect *cn)
         /* No enhanced authentication here: an Authentication Method gets
          * CONNACK 0x8C and the close (MQTT-4.12.0-1; mosquitto 2.0.11 answers
          * the same without an auth plugin, measured). */
-        refuse(c, MQTT_V3_REFUSED_NOT_AUTHORIZED, BK_RC_BAD_AUTH_METHOD, "protocol_error",
+        refuse(c, MQTT_V3_REFUSED_NOT_AUTHORIZED, BK_RC_BAD_AUTH_METHOD, fl_reason_name(FL_REASON_PROTOCOL_ERROR),
                json_pack("{s:s}", "what", "CONNECT: authentication method not supported (MQTT-4.12.0-1)"));
         return;
     }
     if (cn->has_will && cfg->max_topic_length && cn->will_topic.len > cfg->max_topic_length) {
-        refuse(c, MQTT_V3_REFUSED_IDENTIFIER, MQTT_RC_TOPIC_NAME_INVALID, "protocol_error",
+        refuse(c, MQTT_V3_REFUSED_IDENTIFIER, MQTT_RC_TOPIC_NAME_INVALID, fl_reason_name(FL_REASON_PROTOCOL_ERROR),
                json_pack("{s:s}", "what", "will topic longer than max_topic_length"));
         return;
     }
@@ -227,7 +228,7 @@ static void handle_connect(bk_conn *c, const mqtt_connect *cn)
         if (cfg->duplicate_reject) {
             /* The ghost keeps the id; the newcomer is turned away (what a
              * half-open old connection does to a reconnecting device). */
-            refuse(c, MQTT_V3_REFUSED_IDENTIFIER, MQTT_RC_CLIENT_ID_NOT_VALID, "rejected_duplicate",
+            refuse(c, MQTT_V3_REFUSED_IDENTIFIER, MQTT_RC_CLIENT_ID_NOT_VALID, fl_reason_name(FL_REASON_REJECTED_DUPLICATE),
                    json_pack("{s:s%}", "client_id", id, idlen));
             return;
         }
@@ -242,7 +243,7 @@ static void handle_connect(bk_conn *c, const mqtt_connect *cn)
          * and is cancelled otherwise, the new connection having come before
          * the delay ran out (MQTT-3.1.3-9; MQTT 5.0 section 3.1.4). */
         bool ends = s->expiry == 0;
-        bk_conn_close(old, "takeover", 0, 0, json_pack("{s:s}", "by", bk_conn_name(c, name, sizeof name)),
+        bk_conn_close(old, fl_reason_name(FL_REASON_TAKEOVER), 0, 0, json_pack("{s:s}", "by", bk_conn_name(c, name, sizeof name)),
                       BK_CLOSE_WILL | (ends ? 0 : BK_CLOSE_HANDOVER));
         if (ends)
             s = NULL;
@@ -259,7 +260,7 @@ static void handle_connect(bk_conn *c, const mqtt_connect *cn)
         if (s->x)
             s->x->expire_at = 0;
     } else if (!(s = bk_session_create(b, id, idlen))) {
-        refuse(c, MQTT_V3_REFUSED_UNAVAILABLE, MQTT_RC_SERVER_UNAVAILABLE, "protocol_error",
+        refuse(c, MQTT_V3_REFUSED_UNAVAILABLE, MQTT_RC_SERVER_UNAVAILABLE, fl_reason_name(FL_REASON_PROTOCOL_ERROR),
                json_pack("{s:s}", "what", "out of memory"));
         return;
     }
@@ -451,7 +452,7 @@ static void handle_disconnect(bk_conn *c, const mqtt_disconnect *d)
             flags |= BK_CLOSE_WILL;
         extra = json_pack("{s:i}", "reason_code", d->reason);
     }
-    bk_conn_close(c, "client_disconnect", 0, 0, extra, flags);
+    bk_conn_close(c, fl_reason_name(FL_REASON_CLIENT_DISCONNECT), 0, 0, extra, flags);
 }
 
 void bk_handle_packet(bk_conn *c, const mqtt_packet *p)

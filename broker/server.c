@@ -1,4 +1,5 @@
 #include "server.h"
+#include "core/reason.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -109,7 +110,7 @@ static void tx_release(bk_conn *c, void *ctx)
 static void lost(bk_conn *c, int err)
 {
     if (!err) {
-        bk_conn_lost(c, "eof", 0, NULL);
+        bk_conn_lost(c, fl_reason_name(FL_REASON_EOF), 0, NULL);
         return;
     }
     fl_tcp_facts f;
@@ -274,7 +275,7 @@ static void on_accept(fl_loop *loop, int fd, unsigned events, void *arg)
             continue;
         }
         if (fl_loop_add(loop, cfd, FL_READ, conn_io, c) < 0)
-            bk_conn_lost(c, "reset", errno, json_pack("{s:s}", "what", "cannot watch the socket"));
+            bk_conn_lost(c, fl_reason_name(FL_REASON_RESET), errno, json_pack("{s:s}", "what", "cannot watch the socket"));
     }
 }
 

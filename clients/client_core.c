@@ -1,4 +1,5 @@
 #include "client_core.h"
+#include "core/reason.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -88,7 +89,7 @@ static int send_packet(cc_conn *c, const mqtt_packet *p)
     size_t n = mqtt_encode(p, version, env->obuf, sizeof env->obuf, &e);
     if (n == 0) {
         fprintf(stderr, "flatline-swarm: cannot encode %s: %s\n", mqtt_type_name(p->type), e.what ? e.what : "?");
-        die(c, "protocol_error", 0);
+        die(c, fl_reason_name(FL_REASON_PROTOCOL_ERROR), 0);
         return -1;
     }
     int err;
@@ -225,7 +226,7 @@ static void die(cc_conn *c, const char *reason, int err)
     cc_env *env = c->env;
     const swarm_group *g = cc_group(c);
     if (!reason && err == ECONNREFUSED) {
-        reason = "refused";
+        reason = fl_reason_name(FL_REASON_REFUSED);
     } else if (!reason && env->reason) {
         reason = env->reason(c, err);
     } else if (!reason) {
@@ -258,7 +259,7 @@ static void on_connack(cc_conn *c, const mqtt_connack *ack)
 {
     const swarm_group *g = cc_group(c);
     if (ack->code != 0) {
-        die(c, "refused", 0);
+        die(c, fl_reason_name(FL_REASON_REFUSED), 0);
         return;
     }
     uint64_t now = now_of(c);
@@ -321,7 +322,7 @@ static void on_packet(cc_conn *c, const mqtt_packet *p, uint64_t now)
     const swarm_group *g = cc_group(c);
     if (c->state == CC_CONNACK) {
         if (p->type != MQTT_CONNACK) {
-            die(c, "protocol_error", 0);
+            die(c, fl_reason_name(FL_REASON_PROTOCOL_ERROR), 0);
             return;
         }
         on_connack(c, &p->u.connack);
@@ -348,7 +349,7 @@ static void on_packet(cc_conn *c, const mqtt_packet *p, uint64_t now)
         break;
     }
     case MQTT_DISCONNECT:
-        die(c, "broker_disconnect", 0);
+        die(c, fl_reason_name(FL_REASON_BROKER_DISCONNECT), 0);
         return;
     case MQTT_PUBACK:
     case MQTT_PUBCOMP:
@@ -356,7 +357,7 @@ static void on_packet(cc_conn *c, const mqtt_packet *p, uint64_t now)
     case MQTT_UNSUBACK:
         break;
     default:
-        die(c, "protocol_error", 0);
+        die(c, fl_reason_name(FL_REASON_PROTOCOL_ERROR), 0);
         return;
     }
     if (c->state == CC_UP)
@@ -381,7 +382,7 @@ void cc_input(cc_conn *c, const uint8_t *buf, size_t len)
         if (c->env->complaints++ < 5)
             fprintf(stderr, "flatline-swarm: malformed packet from the broker at byte %zu: %s\n", e.offset,
                     e.what ? e.what : mqtt_err_name(e.code));
-        die(c, "protocol_error", 0);
+        die(c, fl_reason_name(FL_REASON_PROTOCOL_ERROR), 0);
     }
 }
 
@@ -422,7 +423,7 @@ static void on_timer(fl_timer *t, uint64_t now, void *arg)
     switch (c->state) {
     case CC_TCP:
     case CC_CONNACK:
-        die(c, "connect_timeout", 0);
+        die(c, fl_reason_name(FL_REASON_CONNECT_TIMEOUT), 0);
         return;
     case CC_WAIT:
         c->state = CC_QUEUED; /* the owner's ramp queue has it from here */
@@ -441,7 +442,7 @@ static void on_timer(fl_timer *t, uint64_t now, void *arg)
     while (now >= hb_deadline(&c->hb, &g->strategy)) {
         hb_action a = hb_on_timer(&c->hb, &g->strategy, now);
         if (a == HB_DEAD) {
-            die(c, "ping_timeout", 0);
+            die(c, fl_reason_name(FL_REASON_PING_TIMEOUT), 0);
             return;
         }
         if (a != HB_SEND_PING)

@@ -1,4 +1,5 @@
 #include "client_io.h"
+#include "core/reason.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -202,7 +203,7 @@ static void on_readable(client *c)
     for (int round = 0; round < 4; round++) {
         ssize_t n = recv(c->fd, io->ibuf, sizeof io->ibuf, 0);
         if (n == 0) {
-            cc_lost(&c->cc, "eof", 0);
+            cc_lost(&c->cc, fl_reason_name(FL_REASON_EOF), 0);
             return;
         }
         if (n < 0) {

@@ -1,4 +1,5 @@
 #include "tcpclass.h"
+#include "core/reason.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -17,21 +18,21 @@ bool fl_is_timeout_errno(int err)
 const char *fl_classify_socket_error(int err, const fl_tcp_facts *f)
 {
     if (!fl_is_timeout_errno(err))
-        return "reset";
+        return fl_reason_name(FL_REASON_RESET);
     /* Data in flight: the retransmission timer ended it, bounded by the user
      * timeout when one is set, else by tcp_retries2. */
     bool data_in_flight = f->retransmits > 0 || f->backoff > 0 || f->unacked > 0 || f->unsent_output ||
                           f->bytes_sent > f->bytes_acked;
     if (data_in_flight)
-        return f->user_timeout_ms ? "user_timeout" : "retransmit_timeout";
+        return fl_reason_name(f->user_timeout_ms ? FL_REASON_USER_TIMEOUT : FL_REASON_RETRANSMIT_TIMEOUT);
     /* Idle with unanswered keep-alive probes: with a user timeout the kernel
      * ignores the probe count and aborts when the user timeout has passed
      * (tcp_keepalive_timer), so the user timeout is what ended it. */
     if (f->probes > 0 && f->keepalive_on)
-        return f->user_timeout_ms ? "user_timeout" : "tcp_keepalive";
+        return fl_reason_name(f->user_timeout_ms ? FL_REASON_USER_TIMEOUT : FL_REASON_TCP_KEEPALIVE);
     if (f->user_timeout_ms)
-        return "user_timeout";
-    return f->keepalive_on ? "tcp_keepalive" : "retransmit_timeout";
+        return fl_reason_name(FL_REASON_USER_TIMEOUT);
+    return fl_reason_name(f->keepalive_on ? FL_REASON_TCP_KEEPALIVE : FL_REASON_RETRANSMIT_TIMEOUT);
 }
 
 int fl_tcp_facts_read(int fd, fl_tcp_facts *f)

@@ -1,6 +1,7 @@
 /* The model's building blocks: the formulas of each timer (MQTT deadline, TCP
  * keep-alive, retransmission give-up, kernel timer slack), names and defaults. */
 #include "model/internal.h"
+#include "core/reason.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -49,25 +50,30 @@ double fl_model_timer_slack_s(double arm_s)
     return fmax(fl_timer_wheel_slack_s(model_hz, arm_s), 8 * JIFFY_S);
 }
 
-const char *fl_detector_name(fl_detector d)
+/* A detector is named by the reason its close or death is logged with: the
+ * one table in core/reason.h. */
+static fl_reason detector_reason(fl_detector d)
 {
-    static const char *const names[FL_DET_COUNT] = {
-        [FL_DET_NONE] = "none",
-        [FL_DET_KEEPALIVE_TIMEOUT] = "keepalive_timeout",
-        [FL_DET_IDLE_TIMEOUT] = "idle_timeout",
-        [FL_DET_PING_TIMEOUT] = "ping_timeout",
-        [FL_DET_TCP_KEEPALIVE] = "tcp_keepalive",
-        [FL_DET_USER_TIMEOUT] = "user_timeout",
-        [FL_DET_RETRANSMIT_TIMEOUT] = "retransmit_timeout",
-        [FL_DET_RESET] = "reset",
+    static const fl_reason reasons[FL_DET_COUNT] = {
+        [FL_DET_NONE] = FL_REASON_NONE,
+        [FL_DET_KEEPALIVE_TIMEOUT] = FL_REASON_KEEPALIVE_TIMEOUT,
+        [FL_DET_IDLE_TIMEOUT] = FL_REASON_IDLE_TIMEOUT,
+        [FL_DET_PING_TIMEOUT] = FL_REASON_PING_TIMEOUT,
+        [FL_DET_TCP_KEEPALIVE] = FL_REASON_TCP_KEEPALIVE,
+        [FL_DET_USER_TIMEOUT] = FL_REASON_USER_TIMEOUT,
+        [FL_DET_RETRANSMIT_TIMEOUT] = FL_REASON_RETRANSMIT_TIMEOUT,
+        [FL_DET_RESET] = FL_REASON_RESET,
     };
-    return (unsigned)d < FL_DET_COUNT ? names[d] : "?";
+    return (unsigned)d < FL_DET_COUNT ? reasons[d] : FL_REASON_COUNT;
 }
+
+const char *fl_detector_name(fl_detector d) { return fl_reason_name(detector_reason(d)); }
 
 fl_detector fl_detector_from_reason(const char *reason)
 {
-    for (int d = 1; d < FL_DET_COUNT; d++)
-        if (reason && strcmp(reason, fl_detector_name((fl_detector)d)) == 0)
+    fl_reason r = fl_reason_parse(reason);
+    for (int d = 1; r != FL_REASON_NONE && d < FL_DET_COUNT; d++)
+        if (detector_reason((fl_detector)d) == r)
             return (fl_detector)d;
     return FL_DET_NONE;
 }

@@ -1,6 +1,7 @@
 /* Measuring each fault: which connections it cut, when each side noticed,
  * and the closes no fault explains. */
 #include "harness/analysis/analyze_internal.h"
+#include "core/reason.h"
 #include "model/instant.h"
 
 #include <math.h>
@@ -97,8 +98,8 @@ static uint64_t next_connect(const fl_analysis *a, const long *order, const char
 static bool expected_close(const char *reason)
 {
     /* A refused duplicate never was an established connection. */
-    return !reason || strcmp(reason, "client_disconnect") == 0 || strcmp(reason, "shutdown") == 0 ||
-           strcmp(reason, "rejected_duplicate") == 0;
+    fl_reason r = fl_reason_parse(reason);
+    return !reason || r == FL_REASON_CLIENT_DISCONNECT || r == FL_REASON_SHUTDOWN || r == FL_REASON_REJECTED_DUPLICATE;
 }
 
 /* The first FIN or RST the broker host sent on conn at or after t. */

@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/reason.h"
 #include "clients/adapters/common/adapter.h"
 #include "core/clock.h"
 #include "core/evlog.h"
@@ -174,18 +175,18 @@ static pid_t spawn(adapter_client *c, const json_t *command)
 static const char *state_reason(const sock_seen *s)
 {
     if (!s)
-        return "reset";
+        return fl_reason_name(FL_REASON_RESET);
     switch (s->state) {
     case TCP_FIN_WAIT1:
     case TCP_FIN_WAIT2:
     case TCP_TIME_WAIT:
     case TCP_CLOSING:
     case TCP_LAST_ACK:
-        return "closed";
+        return fl_reason_name(FL_REASON_CLOSED);
     case TCP_CLOSE_WAIT:
-        return "eof";
+        return fl_reason_name(FL_REASON_EOF);
     default:
-        return "reset";
+        return fl_reason_name(FL_REASON_RESET);
     }
 }
 

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "core/reason.h"
 #include "clients/adapters/common/adapter.h"
 #include "clients/backoff.h"
 #include "core/clock.h"
@@ -41,13 +42,13 @@ static const char *reason_of(int rc, int err, const char **lib)
              rc == MOSQ_ERR_ERRNO ? ": " : "", rc == MOSQ_ERR_ERRNO ? strerror(err) : "");
     *lib = text;
     switch (rc) {
-    case MOSQ_ERR_KEEPALIVE: return "ping_timeout";
-    case MOSQ_ERR_CONN_LOST: return err == ECONNRESET ? "reset" : "eof";
-    case MOSQ_ERR_CONN_REFUSED: return "refused";
-    case MOSQ_ERR_PROTOCOL: return "protocol_error";
+    case MOSQ_ERR_KEEPALIVE: return fl_reason_name(FL_REASON_PING_TIMEOUT);
+    case MOSQ_ERR_CONN_LOST: return fl_reason_name(err == ECONNRESET ? FL_REASON_RESET : FL_REASON_EOF);
+    case MOSQ_ERR_CONN_REFUSED: return fl_reason_name(FL_REASON_REFUSED);
+    case MOSQ_ERR_PROTOCOL: return fl_reason_name(FL_REASON_PROTOCOL_ERROR);
     case MOSQ_ERR_ERRNO:
-        return err == ETIMEDOUT ? "retransmit_timeout" : err == ECONNREFUSED ? "refused" : err == EPIPE ? "reset" : "reset";
-    default: return "eof";
+        return fl_reason_name(err == ETIMEDOUT ? FL_REASON_RETRANSMIT_TIMEOUT : err == ECONNREFUSED ? FL_REASON_REFUSED : FL_REASON_RESET);
+    default: return fl_reason_name(FL_REASON_EOF);
     }
 }
 

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "core/reason.h"
 #include "clients/adapters/common/adapter.h"
 #include "core/clock.h"
 #include "core/evlog.h"
@@ -72,9 +73,9 @@ static void on_lost(void *ctx, char *cause)
     uint64_t t = fl_now_ns();
     adapter_client *c = ctx;
     pc_client *p = &P[c->index];
-    const char *reason = "eof";
+    const char *reason = fl_reason_name(FL_REASON_EOF);
     if (strstr(p->why, "PINGRESP") || strstr(p->why, "PINGREQ"))
-        reason = "ping_timeout";
+        reason = fl_reason_name(FL_REASON_PING_TIMEOUT);
     char lib[200];
     snprintf(lib, sizeof lib, "connectionLost(cause %s)%s%s", cause ? cause : "NULL", *p->why ? ": " : "", p->why);
     p->why[0] = '\0';
