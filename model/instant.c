@@ -62,10 +62,18 @@ int fl_model_instant(const fl_model_config *cfg, fl_side side, const fl_conn_his
     }
     /* The broker handles the new CONNECT in its event loop: one user-space
      * wake-up after it arrives. */
-    if (side == FL_SIDE_BROKER && h->reconnected && (!out->known || h->reconnect_s < out->at_s)) {
-        *out = (fl_instant){ .known = true, .detector = FL_DET_NONE, .at_s = h->reconnect_s,
-                             .slack_s = USER_TIMER_SLACK_S, .by_reconnect = true };
-        return 0;
+    if (side == FL_SIDE_BROKER && h->reconnected) {
+        /* From its SYN (a reused port: the ghost reset) to its CONNECT (the
+         * takeover), or the timer that fires in between. */
+        double first = h->retried && h->retry_s < h->reconnect_s ? h->retry_s : h->reconnect_s;
+        if (!out->known || first < out->at_s) {
+            double last = h->reconnect_s + USER_TIMER_SLACK_S;
+            if (out->known && out->at_s + out->slack_s < last)
+                last = out->at_s + out->slack_s;
+            *out = (fl_instant){ .known = true, .detector = FL_DET_NONE, .at_s = first,
+                                 .slack_s = fmax(USER_TIMER_SLACK_S, last - first), .by_reconnect = true };
+            return 0;
+        }
     }
     /* A strategy's death is a chain of user-space timers (the ping when Keep
      * Alive runs out, then each ping timeout), each up to USER_TIMER_SLACK_S

@@ -25,6 +25,16 @@ typedef struct fl_conn_history {
      * if no timer noticed the ghost before. */
     bool reconnected;
     double reconnect_s;
+    /* The earliest its reconnect's SYN can have reached the broker (the
+     * attempt's start, not before the path healed). If the client's stack
+     * chose the dead connection's source port, the broker's ghost socket
+     * answers that SYN with a challenge ACK, the client's stack answers
+     * with an RST (RFC 5961 section 4; RFC 793 for the RST) and the broker
+     * reads a reset, up to a second before the CONNECT that would take it
+     * over. The logs cannot say which port was chosen: the instant is then
+     * the SYN's, with slack up to the CONNECT's. */
+    bool retried;
+    double retry_s;
 } fl_conn_history;
 
 typedef struct fl_instant {
@@ -32,7 +42,8 @@ typedef struct fl_instant {
     fl_detector detector; /* the first to fire */
     double at_s;          /* nominal instant, seconds after the cut */
     double slack_s;       /* it may fire up to this much later */
-    bool by_reconnect;    /* broker: the reconnect's takeover comes first (detector FL_DET_NONE) */
+    bool by_reconnect;    /* broker: the reconnect (its SYN's reset, or its CONNECT's takeover) comes first
+                           * (detector FL_DET_NONE) */
 } fl_instant;
 
 /* Fills out for side (broker or client) of a connection with history h under

@@ -27,6 +27,7 @@ fl_analysis *fl_analysis_new(void)
     if (!a)
         return NULL;
     a->open_client = json_object();
+    a->dead_client = json_object();
     a->open_broker = json_object();
     a->wire = json_object();
     return a;
@@ -53,6 +54,7 @@ void fl_analysis_free(fl_analysis *a)
     free(a->bc);
     free(a->wills);
     json_decref(a->open_client);
+    json_decref(a->dead_client);
     json_decref(a->open_broker);
     json_decref(a->wire);
     free(a->busy);
@@ -98,11 +100,23 @@ static void client_dead(fl_analysis *a, const json_t *ev, uint64_t t)
     const json_t *rx = json_object_get(ev, "last_rx");
     a->cc[i].dead_last_rx = json_is_integer(rx) ? (uint64_t)json_integer_value(rx) : 0;
     json_object_del(a->open_client, conn);
+    json_object_set_new(a->dead_client, conn, json_integer(i));
     if (!a->cc[i].down) {
         a->cc[i].down = true;
         a->up--;
     }
     a->client_detected++;
+}
+
+/* The client will try again after `delay`: that SYN may end the broker's
+ * ghost of the dead connection before the CONNECT does (model/instant.h). */
+static void reconnect_attempt(fl_analysis *a, const json_t *ev, uint64_t t)
+{
+    const char *conn = json_string_value(json_object_get(ev, "conn"));
+    long i = conn ? fl_an_lookup(a->dead_client, conn) : -1;
+    const json_t *delay = json_object_get(ev, "delay");
+    if (i >= 0 && !a->cc[i].retry_at && json_is_integer(delay) && json_integer_value(delay) >= 0)
+        a->cc[i].retry_at = t + (uint64_t)json_integer_value(delay);
 }
 
 static int broker_connect(fl_analysis *a, const json_t *ev, uint64_t t)
@@ -173,6 +187,8 @@ int fl_analysis_add(fl_analysis *a, const json_t *ev)
             if (i >= 0 && t > a->cc[i].last_rx)
                 a->cc[i].last_rx = t;
         }
+        else if (strcmp(name, "reconnect_attempt") == 0)
+            reconnect_attempt(a, ev, t);
         else if (strcmp(name, "will_received") == 0)
             return will_received(a, ev, t);
     } else if (strcmp(src, "wire") == 0) {
@@ -207,7 +223,7 @@ void fl_analysis_live(const fl_analysis *a, fl_live *out)
  * fault, or never up before it). */
 static uint64_t idle_span(const fl_analysis *a, const client_conn *c, uint64_t end_ns)
 {
-    if (c->fault >= 0 && !c->idle_ok)
+    if ((c->fault >= 0 || c->behind_fault) && !c->idle_ok)
         return 0;
     const broker_conn *b = c->broker >= 0 ? &a->bc[c->broker] : NULL;
     uint64_t until = c->dead && c->dead < end_ns ? c->dead : end_ns;
@@ -288,6 +304,20 @@ int fl_an_by_client_up(const void *x, const void *y, void *ctx)
     int c = strcmp(a->client_id, b->client_id);
     return c ? c : (a->up > b->up) - (a->up < b->up);
 }
+static int key_cmp(const client_conn *c, const char *conn, const char *client_id)
+{
+    int k = strcmp(c->conn ? c->conn : "", conn);
+    return k ? k : strcmp(c->client_id ? c->client_id : "", client_id);
+}
+
+static int by_conn_key_up(const void *x, const void *y, void *ctx)
+{
+    const fl_analysis *an = ctx;
+    const client_conn *a = &an->cc[*(const long *)x], *b = &an->cc[*(const long *)y];
+    int c = key_cmp(a, b->conn ? b->conn : "", b->client_id ? b->client_id : "");
+    return c ? c : (a->up > b->up) - (a->up < b->up);
+}
+
 static int by_broker_connect(const void *x, const void *y, void *ctx)
 {
     const fl_analysis *an = ctx;
@@ -305,23 +335,41 @@ static int by_broker_connect(const void *x, const void *y, void *ctx)
 #define JOIN_SLACK_NS UINT64_C(100000000)
 void fl_an_join(fl_analysis *a)
 {
-    /* "conn client_id" -> the newest client record with both (ports are reused rarely). */
-    json_t *by_key = json_object();
-    char key[512];
-    for (size_t k = 0; k < a->ncc; k++) {
-        snprintf(key, sizeof key, "%s %s", a->cc[k].conn, a->cc[k].client_id);
-        json_object_set_new(by_key, key, json_integer((json_int_t)k));
-    }
-    for (size_t i = 0; i < a->nbc; i++) {
+    /* Same conn and client id: a client that reconnects from the dead
+     * connection's source port (the case where its SYN resets the broker's
+     * ghost) has two records with one key, so each broker connection takes
+     * the first of that key's records, in time order, that came up no earlier
+     * than it began (give or take JOIN_SLACK_NS). */
+    long *by_key = malloc((a->ncc + 1) * sizeof *by_key);
+    for (size_t k = 0; by_key && k < a->ncc; k++)
+        by_key[k] = (long)k;
+    if (by_key)
+        qsort_r(by_key, a->ncc, sizeof *by_key, by_conn_key_up, a);
+    for (size_t i = 0; by_key && i < a->nbc; i++) {
         broker_conn *b = &a->bc[i];
-        snprintf(key, sizeof key, "%s %s", b->conn, b->client_id);
-        long k = fl_an_lookup(by_key, key);
-        if (k >= 0 && a->cc[k].broker < 0 && b->connect <= a->cc[k].up + JOIN_SLACK_NS) {
-            a->cc[k].broker = (long)i;
-            b->client = k;
+        if (!b->conn || !b->client_id)
+            continue;
+        size_t lo = 0, hi = a->ncc; /* the first record >= (conn, client id, connect - slack) */
+        uint64_t from = b->connect > JOIN_SLACK_NS ? b->connect - JOIN_SLACK_NS : 0;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            const client_conn *c = &a->cc[by_key[mid]];
+            int cmp = key_cmp(c, b->conn, b->client_id);
+            if (cmp < 0 || (cmp == 0 && c->up < from))
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        for (; lo < a->ncc && key_cmp(&a->cc[by_key[lo]], b->conn, b->client_id) == 0; lo++) {
+            client_conn *c = &a->cc[by_key[lo]];
+            if (c->broker < 0) {
+                c->broker = (long)i;
+                b->client = by_key[lo];
+                break;
+            }
         }
     }
-    json_decref(by_key);
+    free(by_key);
     long *ci = malloc((a->ncc + 1) * sizeof *ci), *bi = malloc((a->nbc + 1) * sizeof *bi);
     size_t nci = 0, nbi = 0;
     for (size_t i = 0; ci && i < a->ncc; i++)

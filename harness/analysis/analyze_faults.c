@@ -296,6 +296,12 @@ static void predict(const fl_analysis *a, const fl_truth *truth, fl_report_fault
     fl_conn_history h;
     fl_instant in = { 0 };
     history(a, c, t0, back, &h);
+    if (back && c->retry_at) {
+        /* its first SYN cannot have reached the broker before the path healed */
+        uint64_t syn = truth->heal_ns > c->retry_at ? truth->heal_ns : c->retry_at;
+        h.retried = syn > t0;
+        h.retry_s = seconds(t0, syn);
+    }
     if (!truth->cfg || fl_model_instant(truth->cfg, side, &h, &in) != 0 || !in.known) {
         fl_report_fault_unpredicted(rf, side);
         return;
@@ -367,6 +373,10 @@ static void standing(fl_analysis *a, const fl_truth *truth, fl_report_fault *rf,
         /* what cut this connection must have stood when it was cut */
         if (cut_at(truth, c) >= until)
             continue;
+        /* Cut by it, or about to be when the run ended (too soon for anyone
+         * to be due to notice): either way its traffic is not the idle
+         * overhead of a healthy connection. */
+        c->behind_fault = true;
         const client_conn *prev = k > 0 ? &a->cc[order[k - 1]] : NULL;
         unsigned gen = prev && strcmp(prev->client_id, c->client_id) == 0 && prev->fault == f ? prev->gen + 1 : 1;
         const broker_conn *b = c->broker >= 0 ? &a->bc[c->broker] : NULL;

@@ -13,11 +13,13 @@ typedef struct client_conn {
     uint64_t up, dead; /* dead 0: never detected */
     uint64_t last_rx;  /* the newest PINGRESP (with --log-pings), else up */
     uint64_t dead_last_rx; /* dead_detected's last_rx: the client's last read, 0: not logged */
+    uint64_t retry_at; /* its reconnect's first SYN (reconnect_attempt's t + delay), 0: none logged */
     long broker;       /* index into broker_conns, -1: not joined */
     bool down;         /* counted as down in the live numbers */
     int fault;         /* the fault that touched it, -1: none */
     unsigned gen;      /* that fault's generation: 1 cut when it hit, 2 cut again after reconnecting, ... */
     bool idle_ok;      /* touched by a NAT that never expired it: its traffic is idle overhead */
+    bool behind_fault; /* came up behind a standing fault: never idle overhead, measured or not */
 } client_conn;
 
 /* The same connection as the broker saw it (`connect` up to `close`). */
@@ -42,6 +44,7 @@ struct fl_analysis {
     size_t nwills, capwills;
     /* conn -> index of its newest record; jansson objects are the hash maps. */
     json_t *open_client, *open_broker;
+    json_t *dead_client; /* conn -> index of a client connection its client saw die (for its reconnect) */
     size_t up, broker_detected, client_detected, reconnects;
     struct busy *busy; /* every detection by process and time (analyze_faults.c) */
     size_t nbusy;

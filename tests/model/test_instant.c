@@ -111,6 +111,37 @@ Test(instant, broker_takeover_on_reconnect)
     cr_assert_float_eq(in.at_s, 11, EPS);
 }
 
+/* The reconnect's SYN may come on the dead connection's port: the broker's
+ * ghost reads the client stack's RST then, up to a second before the CONNECT
+ * (the SYN is retransmitted after 1 s). The logs cannot tell the port: the
+ * instant is the SYN's and the slack reaches the CONNECT's takeover. */
+Test(instant, broker_reset_by_the_reconnect_syn)
+{
+    fl_model_config c;
+    fl_model_config_defaults(&c);
+    c.client.keepalive_s = 8;
+    fl_conn_history h = { .broker_last_rx_s = -1, .client_last_rx_s = -1, .reconnected = true, .reconnect_s = 5,
+                          .retried = true, .retry_s = 4 };
+    fl_instant in;
+    cr_assert_eq(fl_model_instant(&c, FL_SIDE_BROKER, &h, &in), 0);
+    cr_assert(in.by_reconnect);
+    cr_assert_float_eq(in.at_s, 4, EPS, "the SYN's reset can come first");
+    cr_assert_float_eq(in.slack_s, 1.001, EPS, "and the takeover at the CONNECT, 1 s later, is as explained");
+    /* a SYN after the keep-alive deadline (11 s) changes nothing */
+    h.retry_s = 12;
+    h.reconnect_s = 13;
+    cr_assert_eq(fl_model_instant(&c, FL_SIDE_BROKER, &h, &in), 0);
+    cr_assert_not(in.by_reconnect);
+    cr_assert_float_eq(in.at_s, 11, EPS);
+    /* a SYN before the deadline and a CONNECT after it: the deadline bounds the slack */
+    h.retry_s = 10.5;
+    h.reconnect_s = 12.5;
+    cr_assert_eq(fl_model_instant(&c, FL_SIDE_BROKER, &h, &in), 0);
+    cr_assert(in.by_reconnect);
+    cr_assert_float_eq(in.at_s, 10.5, EPS);
+    cr_assert_float_eq(in.slack_s, 11.001 - 10.5, EPS, "no later than the deadline plus its own slack");
+}
+
 /* The probe rounds' uncertainty widens only the kernel's keep-alive: an MQTT
  * deadline that comes first keeps its 1 ms. */
 Test(instant, probe_rounds_do_not_widen_the_mqtt_deadline)
