@@ -1,18 +1,15 @@
 #include "harness/analysis/analyze_internal.h"
+#include "core/grow.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static void *grow(void *items, size_t *cap, size_t len, size_t size)
+/* A field of nanoseconds (or any count); 0 when it is not logged. */
+static uint64_t u64_field(const json_t *ev, const char *key)
 {
-    if (len < *cap)
-        return items;
-    size_t n = *cap ? *cap * 2 : 256;
-    void *p = realloc(items, n * size);
-    if (p)
-        *cap = n;
-    return p;
+    const json_t *v = json_object_get(ev, key);
+    return json_is_integer(v) && json_integer_value(v) > 0 ? (uint64_t)json_integer_value(v) : 0;
 }
 
 static char *dup_str(const json_t *ev, const char *key)
@@ -75,10 +72,8 @@ static int client_up(fl_analysis *a, const json_t *ev, uint64_t t)
     long open = conn ? fl_an_lookup(a->open_client, conn) : -1;
     if (open >= 0 && !a->cc[open].dead && id && strcmp(a->cc[open].client_id, id) == 0)
         return 0;
-    client_conn *cc = grow(a->cc, &a->capcc, a->ncc, sizeof *cc);
-    if (!cc)
+    if (fl_grow(&a->cc, &a->capcc, a->ncc + 1, 256) < 0)
         return -1;
-    a->cc = cc;
     client_conn *c = &a->cc[a->ncc];
     *c = (client_conn){ .client_id = dup_str(ev, "client_id"), .conn = dup_str(ev, "conn"),
                         .group = dup_str(ev, "group"), .up = t,
@@ -97,8 +92,7 @@ static void client_dead(fl_analysis *a, const json_t *ev, uint64_t t)
         return;
     a->cc[i].dead = t;
     a->cc[i].dead_reason = dup_str(ev, "reason");
-    const json_t *rx = json_object_get(ev, "last_rx");
-    a->cc[i].dead_last_rx = json_is_integer(rx) ? (uint64_t)json_integer_value(rx) : 0;
+    a->cc[i].dead_last_rx = u64_field(ev, "last_rx");
     json_object_del(a->open_client, conn);
     json_object_set_new(a->dead_client, conn, json_integer(i));
     if (!a->cc[i].down) {
@@ -114,17 +108,14 @@ static void reconnect_attempt(fl_analysis *a, const json_t *ev, uint64_t t)
 {
     const char *conn = json_string_value(json_object_get(ev, "conn"));
     long i = conn ? fl_an_lookup(a->dead_client, conn) : -1;
-    const json_t *delay = json_object_get(ev, "delay");
-    if (i >= 0 && !a->cc[i].retry_at && json_is_integer(delay) && json_integer_value(delay) >= 0)
-        a->cc[i].retry_at = t + (uint64_t)json_integer_value(delay);
+    if (i >= 0 && !a->cc[i].retry_at && json_is_integer(json_object_get(ev, "delay")))
+        a->cc[i].retry_at = t + u64_field(ev, "delay");
 }
 
 static int broker_connect(fl_analysis *a, const json_t *ev, uint64_t t)
 {
-    broker_conn *bc = grow(a->bc, &a->capbc, a->nbc, sizeof *bc);
-    if (!bc)
+    if (fl_grow(&a->bc, &a->capbc, a->nbc + 1, 256) < 0)
         return -1;
-    a->bc = bc;
     broker_conn *b = &a->bc[a->nbc];
     *b = (broker_conn){ .client_id = dup_str(ev, "client_id"), .conn = dup_str(ev, "conn"), .connect = t,
                         .client = -1 };
@@ -141,8 +132,7 @@ static void broker_close(fl_analysis *a, const json_t *ev, uint64_t t)
         return;
     a->bc[i].close = t;
     a->bc[i].reason = dup_str(ev, "reason");
-    const json_t *rx = json_object_get(ev, "last_rx");
-    a->bc[i].last_rx = json_is_integer(rx) ? (uint64_t)json_integer_value(rx) : 0;
+    a->bc[i].last_rx = u64_field(ev, "last_rx");
     json_object_del(a->open_broker, conn);
     /* Live numbers only: the broker closing a connection takes it down even
      * when its client is gone (power loss) and will never say so. */
@@ -156,10 +146,8 @@ static void broker_close(fl_analysis *a, const json_t *ev, uint64_t t)
 
 static int will_received(fl_analysis *a, const json_t *ev, uint64_t t)
 {
-    will_seen *w = grow(a->wills, &a->capwills, a->nwills, sizeof *w);
-    if (!w)
+    if (fl_grow(&a->wills, &a->capwills, a->nwills + 1, 256) < 0)
         return -1;
-    a->wills = w;
     a->wills[a->nwills++] = (will_seen){ .whose = dup_str(ev, "whose"), .t = t };
     return 0;
 }
