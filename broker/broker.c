@@ -6,6 +6,7 @@
 
 #include "internal.h"
 #include "core/reason.h"
+#include "core/wake.h"
 
 bk_broker *bk_broker_new(const bk_config *cfg, fl_timer_heap *timers, const fl_clock *clock, fl_evlog *log,
                          const bk_transport *tx)
@@ -285,6 +286,7 @@ void bk_conn_close(bk_conn *c, const char *reason, int err, uint64_t deadline, j
         }
         if (deadline)
             json_object_set_new(ev, "deadline", json_integer((json_int_t)deadline));
+        fl_wake_annotate(b->timers->wake, ev);
         if (extra)
             json_object_update(ev, extra);
     }

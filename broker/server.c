@@ -395,6 +395,8 @@ bk_server *bk_server_new(const bk_config *cfg, fl_evlog *log)
     srv->loop = fl_loop_new();
     if (!srv->loop)
         goto fail;
+    /* each close says how late its loop pass ran (docs/events.md) */
+    fl_loop_track_wake(srv->loop);
     static const fl_clock *clock = &fl_clock_monotonic;
     bk_transport tx = { tx_write, tx_release, srv };
     srv->broker = bk_broker_new(cfg, fl_loop_timers(srv->loop), clock, log, &tx);

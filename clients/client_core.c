@@ -8,9 +8,11 @@
 
 #include "clients/pattern.h"
 #include "core/tcpclass.h"
+#include "core/wake.h"
 
 static void on_timer(fl_timer *t, uint64_t now, void *arg);
 static void die(cc_conn *c, const char *reason, int err);
+static void die_due(cc_conn *c, const char *reason, int err, uint64_t due);
 
 static uint64_t now_of(const cc_conn *c) { return fl_clock_now(c->env->clock); }
 
@@ -218,8 +220,11 @@ void cc_stop(cc_conn *c)
 
 void cc_lost(cc_conn *c, const char *reason, int err) { die(c, reason, err); }
 
-/* reason NULL: the transport names err. */
-static void die(cc_conn *c, const char *reason, int err)
+static void die(cc_conn *c, const char *reason, int err) { die_due(c, reason, err, 0); }
+
+/* reason NULL: the transport names err. due: the deadline of the timer that
+ * decided it (0: the transport did). */
+static void die_due(cc_conn *c, const char *reason, int err, uint64_t due)
 {
     if (!cc_alive(c))
         return; /* already dead: an error found twice in one dispatch */
@@ -235,7 +240,8 @@ static void die(cc_conn *c, const char *reason, int err)
         f.unsent_output = c->blocked;
         reason = fl_classify_socket_error(err, &f);
     }
-    cc_event ev = { .kind = CC_EV_DEAD, .reason = reason, .err = err, .was = (cc_state)c->state, .last_rx = c->hb.last_rx };
+    cc_event ev = { .kind = CC_EV_DEAD, .reason = reason, .err = err, .was = (cc_state)c->state, .last_rx = c->hb.last_rx,
+                    .due = due, .chain = due && c->hb.unanswered ? &c->chain : NULL };
     cc_release(c);
     c->next_publish = 0;
     if (!env->stopping && reconnect_delay(&g->reconnect, env->cfg->seed, c->index, c->fails, &ev.delay_ns)) {
@@ -415,6 +421,33 @@ static void publish(cc_conn *c, uint64_t now)
         c->next_publish = now + g->workload.publish_interval_ns;
 }
 
+static uint32_t add_us(uint32_t us, uint64_t ns)
+{
+    uint64_t sum = us + ns / 1000;
+    return sum > UINT32_MAX ? UINT32_MAX : (uint32_t)sum;
+}
+
+/* A ping due at `due` left at now: a new chain starts with the first
+ * unanswered one (tx_before: the strategy's last send before it), and each
+ * adds how late its loop pass ran, as the pass's record says. */
+static void chain_ping(cc_conn *c, bool first, uint64_t tx_before, uint64_t due, uint64_t now)
+{
+    if (first)
+        c->chain = (cc_ping_chain){ .from = tx_before };
+    const fl_wake *w = c->env->timers->wake;
+    if (!w || !w->woke_ns || now <= due)
+        return;
+    uint64_t late = now - due, from = w->woke_ns > due ? w->woke_ns : due;
+    uint64_t queued = now > from ? now - from : 0;
+    if (queued > late)
+        queued = late;
+    uint64_t cpu = w->cpu_wait_known ? w->cpu_wait_ns : 0;
+    if (cpu > late - queued)
+        cpu = late - queued;
+    c->chain.queued_us = add_us(c->chain.queued_us, queued);
+    c->chain.cpu_wait_us = add_us(c->chain.cpu_wait_us, cpu);
+}
+
 static void on_timer(fl_timer *t, uint64_t now, void *arg)
 {
     (void)t;
@@ -423,7 +456,7 @@ static void on_timer(fl_timer *t, uint64_t now, void *arg)
     switch (c->state) {
     case CC_TCP:
     case CC_CONNACK:
-        die(c, fl_reason_name(FL_REASON_CONNECT_TIMEOUT), 0);
+        die_due(c, fl_reason_name(FL_REASON_CONNECT_TIMEOUT), 0, c->deadline);
         return;
     case CC_WAIT:
         c->state = CC_QUEUED; /* the owner's ramp queue has it from here */
@@ -439,14 +472,18 @@ static void on_timer(fl_timer *t, uint64_t now, void *arg)
         if (c->state != CC_UP)
             return;
     }
-    while (now >= hb_deadline(&c->hb, &g->strategy)) {
+    uint64_t due;
+    while (now >= (due = hb_deadline(&c->hb, &g->strategy))) {
+        uint64_t tx_before = c->hb.last_tx;
+        bool first = c->hb.unanswered == 0;
         hb_action a = hb_on_timer(&c->hb, &g->strategy, now);
         if (a == HB_DEAD) {
-            die(c, fl_reason_name(FL_REASON_PING_TIMEOUT), 0);
+            die_due(c, fl_reason_name(FL_REASON_PING_TIMEOUT), 0, due);
             return;
         }
         if (a != HB_SEND_PING)
             break;
+        chain_ping(c, first, tx_before, due, now);
         report_kind(c, CC_EV_PING_SENT);
         mqtt_packet p = { .type = MQTT_PINGREQ };
         if (send_packet(c, &p) < 0)

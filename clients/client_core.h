@@ -46,6 +46,16 @@ typedef enum cc_event_kind {
     CC_EV_SKIPPED,   /* a workload PUBLISH was skipped: the transport is backed up */
 } cc_event_kind;
 
+/* The unanswered pings that lead to a ping_timeout: what the strategy
+ * counted from (the last packet sent before the first of them) and how late
+ * their timers fired behind the process's own work and for want of a CPU
+ * (core/wake.h; each ping's share bounded by its own lateness), so that the
+ * analysis can tell the strategy's timing from the machine's. */
+typedef struct cc_ping_chain {
+    uint64_t from;
+    uint32_t queued_us, cpu_wait_us;
+} cc_ping_chain;
+
 typedef struct cc_event {
     cc_event_kind kind;
     const char *reason; /* DEAD: a reason of docs/events.md */
@@ -54,6 +64,8 @@ typedef struct cc_event {
     bool retry;         /* DEAD: reconnects after delay_ns */
     uint64_t delay_ns;
     uint64_t last_rx; /* DEAD: when a packet was last received (0: never) */
+    uint64_t due;     /* DEAD: the deadline of the timer that decided it (0: the transport did) */
+    const cc_ping_chain *chain; /* DEAD by ping_timeout: its unanswered pings; else NULL */
     uint64_t rtt_ns;  /* PINGRESP */
     bool first;       /* SETTLED */
     const char *whose, *topic; /* RECEIVED by a watcher */
@@ -91,6 +103,7 @@ struct cc_conn {
     cc_env *env;
     hb_state hb;
     mqtt_stream in;
+    cc_ping_chain chain;   /* the current run of unanswered pings */
     uint64_t next_publish; /* 0: none */
     uint64_t deadline;     /* connect timeout (TCP, CONNACK) or end of the reconnect delay (WAIT) */
     uint32_t index;        /* in the process: the PRNG stream and {i} */

@@ -357,6 +357,7 @@ static int run(const cli *a, const swarm_config *cfg, int control_fd)
         fprintf(stderr, "flatline-swarm: epoll: %s\n", strerror(errno));
         goto out;
     }
+    fl_loop_track_wake(loop); /* each dead_detected says how late its loop pass ran */
     s = swarm_new(loop, cfg, log, &a->sopt, err, sizeof err);
     if (!s) {
         fprintf(stderr, "flatline-swarm: %s\n", err);

@@ -12,6 +12,7 @@
 #include "clients/client_core.h"
 #include "clients/client_io.h"
 #include "core/clock.h"
+#include "core/wake.h"
 
 struct swarm {
     fl_loop *loop;
@@ -110,6 +111,14 @@ static void on_dead(swarm *s, client *c, const cc_event *ev, const char *id, con
         json_object_set_new(j, "errno", json_string(strerrorname_np(ev->err) ? strerrorname_np(ev->err) : "?"));
     if (j && ev->was != CC_UP)
         json_object_set_new(j, "phase", json_string(ev->was == CC_TCP ? "tcp_connect" : "connack"));
+    if (j && ev->due)
+        json_object_set_new(j, "due", json_integer((json_int_t)ev->due));
+    if (j && ev->chain) {
+        json_object_set_new(j, "last_tx", json_integer((json_int_t)ev->chain->from));
+        json_object_set_new(j, "pings_queued", json_integer((json_int_t)ev->chain->queued_us * 1000));
+        json_object_set_new(j, "pings_cpu_wait", json_integer((json_int_t)ev->chain->cpu_wait_us * 1000));
+    }
+    fl_wake_annotate(s->env.timers->wake, j);
     sw_emit(s, j);
     s->k.dead++;
     if (ev->was == CC_UP)

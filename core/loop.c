@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "wake.h"
 
 typedef struct handler {
     fl_io_fn fn;
@@ -25,6 +26,7 @@ struct fl_loop {
     handler *handlers; /* indexed by fd */
     size_t nhandlers;
     fl_timer_heap timers;
+    fl_wake wake;
     struct epoll_event ready[256];
 };
 
@@ -39,6 +41,7 @@ fl_loop *fl_loop_new(void)
         return NULL;
     }
     fl_timer_heap_init(&loop->timers);
+    loop->wake.schedstat_fd = -1;
     /* Deadlines are what flatline measures: this thread asks for no timer
      * slack beyond what the kernel's wait itself adds (see fl_loop_once). */
     prctl(PR_SET_TIMERSLACK, 1UL);
@@ -50,6 +53,7 @@ void fl_loop_free(fl_loop *loop)
     if (!loop)
         return;
     close(loop->epfd);
+    fl_wake_close(&loop->wake);
     fl_timer_heap_free(&loop->timers);
     free(loop->handlers);
     free(loop);
@@ -104,6 +108,12 @@ void fl_loop_remove(fl_loop *loop, int fd)
 }
 
 fl_timer_heap *fl_loop_timers(fl_loop *loop) { return &loop->timers; }
+
+void fl_loop_track_wake(fl_loop *loop)
+{
+    fl_wake_open(&loop->wake);
+    loop->timers.wake = &loop->wake;
+}
 
 int fl_loop_timer_set(fl_loop *loop, fl_timer *t, uint64_t deadline_ns)
 {
@@ -200,7 +210,9 @@ int fl_loop_once(fl_loop *loop, uint64_t max_wait_ns)
         if (until < wait)
             wait = until;
     }
+    fl_wake_before_wait(&loop->wake);
     int n = wait_ready(loop, wait);
+    fl_wake_after_wait(&loop->wake, fl_now_ns());
     if (n < 0) {
         if (errno != EINTR)
             return -1;

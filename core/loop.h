@@ -24,6 +24,11 @@ int fl_loop_modify(fl_loop *loop, int fd, unsigned events);
 void fl_loop_remove(fl_loop *loop, int fd);
 
 fl_timer_heap *fl_loop_timers(fl_loop *loop);
+/* Records how late each pass runs (core/wake.h) and hands it to the timers'
+ * callbacks through fl_loop_timers(loop)->wake. Costs two small reads of
+ * /proc a wait: for processes whose detections are measured (the broker, the
+ * swarm). Call from the thread that runs the loop. */
+void fl_loop_track_wake(fl_loop *loop);
 int fl_loop_timer_set(fl_loop *loop, fl_timer *t, uint64_t deadline_ns);
 void fl_loop_timer_cancel(fl_loop *loop, fl_timer *t);
 

@@ -19,6 +19,7 @@ void fl_timer_heap_init(fl_timer_heap *h)
     h->items = NULL;
     h->len = h->cap = 0;
     h->next_seq = 0;
+    h->wake = NULL;
 }
 
 void fl_timer_heap_free(fl_timer_heap *h)

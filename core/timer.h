@@ -23,10 +23,16 @@ struct fl_timer {
     int watch; /* 1 + the descriptor whose silence it times, 0: none (a zeroed timer watches nothing) */
 };
 
+struct fl_wake;
+
 typedef struct fl_timer_heap {
     fl_timer **items;
     size_t len, cap;
     uint64_t next_seq;
+    /* The pass of the event loop that runs these timers, when that loop
+     * tracks its lateness (core/wake.h): a callback that reports a detection
+     * says how late its pass ran. NULL without such a loop (tests). */
+    const struct fl_wake *wake;
 } fl_timer_heap;
 
 void fl_timer_init(fl_timer *t, fl_timer_fn fire, void *arg);

@@ -45,8 +45,13 @@ int fl_model_instant(const fl_model_config *cfg, fl_side side, const fl_conn_his
         n = fl_model__broker_cands(cfg, &d, &ph, cs);
     } else {
         /* the client's last PINGRESP answered the ping it sent one round trip
-         * earlier, and the strategy counts from that send */
-        ph = (phase){ .since_hb = -(h->client_last_rx_s - cfg->rtt_s), .since_pub = INF,
+         * earlier, and the strategy counts from that send (the logged send
+         * itself, for the strategies that ping after Keep Alive without
+         * sending: under load the round trip is longer than the path's) */
+        bool by_send = cfg->client.strategy == FL_MS_MQTT || cfg->client.strategy == FL_MS_MISS_TOLERANT ||
+                       cfg->client.strategy == FL_MS_TCP_ONLY;
+        double last_send = h->client_tx_known && by_send ? h->client_last_tx_s : h->client_last_rx_s - cfg->rtt_s;
+        ph = (phase){ .since_hb = -last_send, .since_pub = INF,
                       .last_rx = kernel_last_rx(&cfg->client.tcp, h->client_last_rx_s, &extra) };
         n = fl_model__client_cands(cfg, &d, &ph, cs);
     }

@@ -19,6 +19,12 @@
 typedef struct fl_conn_history {
     double broker_last_rx_s; /* the last packet the broker read from this client */
     double client_last_rx_s; /* the last packet the client read (its last PINGRESP, or CONNACK) */
+    /* The client's last send before its unanswered pings, when its log says
+     * (flatline-swarm's dead_detected last_tx): what a strategy that pings
+     * after Keep Alive without sending counts from. Otherwise the last read
+     * minus the round trip stands for it. */
+    bool client_tx_known;
+    double client_last_tx_s;
     /* The client came back with the same client id (reconnect configured,
      * or a rebooted device): the broker takes the old session over when the
      * new CONNECT arrives (MQTT 3.1.1 section 3.1.4, MQTT 5 section 3.1.4),

@@ -66,6 +66,8 @@ static const metric_def defs[] = {
     { SIDE, "survived", NUMBER, "survived", NULL, NULL },
     { SIDE, "unexplained", NUMBER, "unexplained", NULL, NULL },
     { SIDE, "unpredicted", NUMBER, "unpredicted", NULL, NULL },
+    { SIDE, "queued", NUMBER, "queued", NULL, NULL },
+    { SIDE, "cpu_waited", NUMBER, "cpu_waited", NULL, NULL },
     { SIDE, "residual", STATS, "residual_s", "residuals", NULL },
     { SIDE, "inside", FN, NULL, NULL, side_inside },
     { SIDE, "window_lo", FN, NULL, NULL, window_lo },

@@ -253,13 +253,18 @@ void fl_report_fault_undetected(fl_report_fault *f, fl_side side, size_t count)
         f->side[side].undetected += count;
 }
 
-int fl_report_fault_residual(fl_report_fault *f, fl_side side, double residual_s, double slack_s, double queued_s)
+int fl_report_fault_residual(fl_report_fault *f, fl_side side, double residual_s, double slack_s,
+                             const fl_lateness *late)
 {
     if ((unsigned)side >= FL_SIDE_COUNT)
         return -1;
     fl_side_data *s = &f->side[side];
-    if (residual_s < -FL_RESIDUAL_EARLY_S || residual_s > slack_s + (queued_s > 0 ? queued_s : 0))
+    double queued = late && late->queued_s > 0 ? late->queued_s : 0;
+    double cpu = late && late->cpu_wait_s > 0 ? late->cpu_wait_s : 0;
+    if (residual_s < -FL_RESIDUAL_EARLY_S || residual_s > slack_s + queued + cpu)
         s->unexplained++;
+    else if (residual_s > slack_s + queued)
+        s->cpu_waited++;
     else if (residual_s > slack_s)
         s->queued++;
     if (slack_s > s->slack_max)

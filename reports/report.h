@@ -67,15 +67,25 @@ int fl_report_fault_add_conn(fl_report_fault *f, const char *conn); /* an affect
 int fl_report_fault_detected(fl_report_fault *f, fl_side side, const char *reason, double latency_s);
 /* Affected connections that side never detected by the end of the run. */
 void fl_report_fault_undetected(fl_report_fault *f, fl_side side, size_t count);
+/* Why a detection came later than its detector's slack, as its own process
+ * saw it: queued_s behind the process's own work after the predicted instant
+ * (the rest of the event-loop pass that fired it, or its previous detection),
+ * cpu_wait_s waiting for a CPU in that pass (the scheduler's run_delay,
+ * core/wake.h). 0 where nothing says. */
+typedef struct fl_lateness {
+    double queued_s, cpu_wait_s;
+} fl_lateness;
+
 /* The per-connection prediction of a detection on side (model/instant.h):
  * residual_s = measured - predicted latency, slack_s how late the predicted
- * detector may be, queued_s how long after the predicted instant the same
- * process was still busy noticing other deaths (its previous detection; 0 if
- * none): one event loop handles a burst of deadlines one after another. A
- * residual in [-FL_RESIDUAL_EARLY_S, slack_s + queued_s] is explained (counted
- * as queued when only the queue explains it); any other is unexplained. */
+ * detector may be, late (may be NULL) what else made it later. A residual in
+ * [-FL_RESIDUAL_EARLY_S, slack_s] is explained; up to queued_s more (counted
+ * as queued) and then up to cpu_wait_s more (counted as cpu_waited) it is
+ * explained by the process rather than the detector; any other is
+ * unexplained. */
 #define FL_RESIDUAL_EARLY_S 0.001 /* the round trip the model does not know (veth: ~50 us) and timestamping */
-int fl_report_fault_residual(fl_report_fault *f, fl_side side, double residual_s, double slack_s, double queued_s);
+int fl_report_fault_residual(fl_report_fault *f, fl_side side, double residual_s, double slack_s,
+                             const fl_lateness *late);
 /* A detection on side that has no per-connection prediction (the
  * configuration names no detector for it, or the side's history is unknown). */
 void fl_report_fault_unpredicted(fl_report_fault *f, fl_side side);

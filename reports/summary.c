@@ -82,6 +82,19 @@ static void residual_text(char *buf, size_t len, const fl_side_data *sd)
 /* A verdict short enough for the 80-column table. */
 static const char *verdict_cell(fl_verdict v) { return v == FL_VERDICT_NOT_APPLICABLE ? "n/a" : fl_verdict_name(v); }
 
+/* Detections later than their detector's slack that their own process's
+ * record explains (reports/report.h, fl_lateness): "  late by the process,
+ * not the detector: 28 behind its own work, 1 waiting for a CPU". */
+static void process_late_text(char *buf, size_t len, const fl_side_data *sd)
+{
+    char q[64] = "", c[64] = "";
+    if (sd->queued)
+        snprintf(q, sizeof q, "%zu behind its own work", sd->queued);
+    if (sd->cpu_waited)
+        snprintf(c, sizeof c, "%zu waiting for a CPU", sd->cpu_waited);
+    snprintf(buf, len, "  late by the process, not the detector: %s%s%s", q, *q && *c ? ", " : "", c);
+}
+
 /* Terminal: one header row, a line per fault, a row per side (what was
  * measured, 80 columns), under it the measured reasons and the model's
  * prediction. Markdown (wide): a row per side with every column. */
@@ -116,9 +129,15 @@ static int fault_rows(const fl_report *r, fl_table *t, bool wide)
             /* Skip sides with nothing to say (e.g. no will configured, none seen). */
             if (!modelled && sd->lat.n == 0 && sd->undetected == 0 && sd->survived == 0)
                 continue;
-            char det[24], und[24], sur[24], p50[32], p99[32], max[32], reasons[200], model[120], win[80], res[160],
+            char det[24], und[24], sur[24], p50[32], p99[32], max[32], reasons[200], model[120], win[80], res[320],
                 unx[24];
             residual_text(res, sizeof res, sd);
+            if (wide && (sd->queued || sd->cpu_waited)) {
+                char late[160];
+                process_late_text(late, sizeof late, sd);
+                size_t used = strlen(res);
+                snprintf(res + used, sizeof res - used, ";%s", late + 1);
+            }
             snprintf(unx, sizeof unx, "%zu", sd->unexplained);
             snprintf(det, sizeof det, "%zu", sd->st.count);
             snprintf(und, sizeof und, "%zu", sd->undetected);
@@ -148,6 +167,10 @@ static int fault_rows(const fl_report *r, fl_table *t, bool wide)
                 rc = rc ? rc : fl_table_note(t, line);
                 if (sd->resid_st.count || sd->unpredicted) {
                     snprintf(line, sizeof line, "  residual: %s", res);
+                    rc = rc ? rc : fl_table_note(t, line);
+                }
+                if (sd->queued || sd->cpu_waited) {
+                    process_late_text(line, sizeof line, sd);
                     rc = rc ? rc : fl_table_note(t, line);
                 }
             }

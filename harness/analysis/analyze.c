@@ -12,6 +12,15 @@ static uint64_t u64_field(const json_t *ev, const char *key)
     return json_is_integer(v) && json_integer_value(v) > 0 ? (uint64_t)json_integer_value(v) : 0;
 }
 
+pass_late fl_an_pass_late(const json_t *ev, const char *due_key)
+{
+    const json_t *cpu = json_object_get(ev, "cpu_wait");
+    return (pass_late){ .due = u64_field(ev, due_key), .woke = u64_field(ev, "woke"),
+                        .cpu_wait = u64_field(ev, "cpu_wait"), .cpu_known = json_is_integer(cpu),
+                        .chain_queued = u64_field(ev, "pings_queued"),
+                        .chain_cpu_wait = u64_field(ev, "pings_cpu_wait") };
+}
+
 static char *dup_str(const json_t *ev, const char *key)
 {
     const char *s = json_string_value(json_object_get(ev, key));
@@ -93,6 +102,8 @@ static void client_dead(fl_analysis *a, const json_t *ev, uint64_t t)
     a->cc[i].dead = t;
     a->cc[i].dead_reason = dup_str(ev, "reason");
     a->cc[i].dead_last_rx = u64_field(ev, "last_rx");
+    a->cc[i].dead_late = fl_an_pass_late(ev, "due");
+    a->cc[i].dead_last_tx = u64_field(ev, "last_tx");
     json_object_del(a->open_client, conn);
     json_object_set_new(a->dead_client, conn, json_integer(i));
     if (!a->cc[i].down) {
@@ -133,6 +144,7 @@ static void broker_close(fl_analysis *a, const json_t *ev, uint64_t t)
     a->bc[i].close = t;
     a->bc[i].reason = dup_str(ev, "reason");
     a->bc[i].last_rx = u64_field(ev, "last_rx");
+    a->bc[i].close_late = fl_an_pass_late(ev, "deadline");
     json_object_del(a->open_broker, conn);
     /* Live numbers only: the broker closing a connection takes it down even
      * when its client is gone (power loss) and will never say so. */

@@ -235,6 +235,10 @@ static void history(const fl_analysis *a, const client_conn *c, uint64_t t0, uin
     uint64_t broker_rx = b && b->last_rx ? b->last_rx : client_rx;
     h->broker_last_rx_s = seconds(t0, broker_rx);
     h->client_last_rx_s = seconds(t0, client_rx);
+    if (c->dead_last_tx && c->dead_last_tx <= t0) {
+        h->client_tx_known = true;
+        h->client_last_tx_s = seconds(t0, c->dead_last_tx);
+    }
 }
 
 /* Every detection of one process, sorted by (process, time): the broker is
@@ -285,6 +289,29 @@ static uint64_t busy_before(const busy *v, size_t n, const char *proc, uint64_t 
     return lo > 0 && strcmp(v[lo - 1].proc, proc) == 0 ? v[lo - 1].t : 0;
 }
 
+/* What made the detection at `at` later than the predicted instant, by its
+ * own process's account: with the loop pass's record (core/wake.h), the
+ * pass's work after the later of its wake-up, the instant and the process's
+ * own deadline, and its wait for a CPU; without it (a log from before), the
+ * same process's previous detection when that ended after the instant (one
+ * event loop handles a burst of deadlines one after another). */
+static fl_lateness lateness(const fl_analysis *a, const pass_late *pl, const char *proc, uint64_t predicted,
+                            uint64_t at)
+{
+    fl_lateness l = { 0 };
+    if (pl->woke) {
+        uint64_t from = pl->woke > predicted ? pl->woke : predicted;
+        if (pl->due > from)
+            from = pl->due;
+        l.queued_s = (at > from ? (double)(at - from) / 1e9 : 0) + (double)pl->chain_queued / 1e9;
+        l.cpu_wait_s = (pl->cpu_known ? (double)pl->cpu_wait / 1e9 : 0) + (double)pl->chain_cpu_wait / 1e9;
+        return l;
+    }
+    uint64_t prev = a->busy ? busy_before(a->busy, a->nbusy, proc, at) : 0;
+    l.queued_s = prev > predicted ? (double)(prev - predicted) / 1e9 : 0;
+    return l;
+}
+
 /* The detection at latency_s on side against the connection's own predicted
  * instant: its residual, or unpredicted. The will has no timer of its own. */
 static void predict(const fl_analysis *a, const fl_truth *truth, fl_report_fault *rf, const client_conn *c,
@@ -307,11 +334,17 @@ static void predict(const fl_analysis *a, const fl_truth *truth, fl_report_fault
         return;
     }
     char proc[64] = "broker";
-    if (side == FL_SIDE_CLIENT)
+    const pass_late *pl = &c->dead_late;
+    if (side == FL_SIDE_CLIENT) {
         fl_conn_addr(c->conn, proc, sizeof proc);
-    uint64_t prev = a->busy ? busy_before(a->busy, a->nbusy, proc, at) : 0;
-    double queued = prev ? seconds(t0, prev) - in.at_s : 0;
-    fl_report_fault_residual(rf, side, latency_s - in.at_s, in.slack_s, queued);
+    } else {
+        static const pass_late none;
+        pl = c->broker >= 0 && truth->broker_side ? &a->bc[c->broker].close_late : &none;
+    }
+    int64_t offset = (int64_t)llround(in.at_s * 1e9);
+    uint64_t predicted = offset < 0 && (uint64_t)-offset > t0 ? 0 : (uint64_t)((int64_t)t0 + offset);
+    fl_lateness l = lateness(a, pl, proc, predicted, at);
+    fl_report_fault_residual(rf, side, latency_s - in.at_s, in.slack_s, &l);
 }
 
 /* Measures connection c against fault f: detected or undetected per side if

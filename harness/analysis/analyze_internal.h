@@ -5,6 +5,18 @@
 
 #include "harness/analysis/analyze.h"
 
+/* How late the process's loop pass that reported a detection ran
+ * (core/wake.h): the timer's deadline (0: none, the socket said), when the
+ * pass's wait returned (0: not logged) and how long the process had waited
+ * for a CPU to get there. */
+typedef struct pass_late {
+    uint64_t due, woke, cpu_wait;
+    bool cpu_known;
+    /* the earlier timers of a ping_timeout's chain: how late its unanswered
+     * pings left behind the process's work and for want of a CPU */
+    uint64_t chain_queued, chain_cpu_wait;
+} pass_late;
+
 /* One TCP connection as the client saw it (swarm `connected`/`reconnected`
  * up to `dead_detected`). */
 typedef struct client_conn {
@@ -13,6 +25,8 @@ typedef struct client_conn {
     uint64_t up, dead; /* dead 0: never detected */
     uint64_t last_rx;  /* the newest PINGRESP (with --log-pings), else up */
     uint64_t dead_last_rx; /* dead_detected's last_rx: the client's last read, 0: not logged */
+    uint64_t dead_last_tx; /* dead_detected's last_tx: the last send before its unanswered pings, 0: not logged */
+    pass_late dead_late;   /* dead_detected's due, woke, cpu_wait, pings_queued, pings_cpu_wait */
     uint64_t retry_at; /* its reconnect's first SYN (reconnect_attempt's t + delay), 0: none logged */
     long broker;       /* index into broker_conns, -1: not joined */
     bool down;         /* counted as down in the live numbers */
@@ -27,6 +41,7 @@ typedef struct broker_conn {
     char *client_id, *conn, *reason;
     uint64_t connect, close; /* close 0: still open */
     uint64_t last_rx;        /* the close's last_rx: the broker's last read, 0: not logged */
+    pass_late close_late;    /* the close's deadline, woke, cpu_wait */
     long client;             /* index into client_conns, -1 */
 } broker_conn;
 
@@ -50,6 +65,9 @@ struct fl_analysis {
     size_t nbusy;
     json_t *wire; /* conn -> [[t, "fin"|"reset"], ...]: what the broker host sent (capture.h) */
 };
+
+/* The due (or deadline), woke and cpu_wait fields of a detection's event line. */
+pass_late fl_an_pass_late(const json_t *ev, const char *due_key);
 
 /* conn -> the index stored under it in a jansson object, -1: none. */
 long fl_an_lookup(json_t *map, const char *conn);

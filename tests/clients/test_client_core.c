@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "clients/backoff.h"
+#include "core/wake.h"
 #include "detect_check.h"
 #include "fake_wire.h"
 
@@ -163,6 +164,43 @@ Test(client_core, mqtt_ping_timeout_on_the_wire)
     cr_assert_eq(w.c.state, CC_DEAD);
     cr_assert_eq(cc_deadline(&w.c), UINT64_MAX, "no timer left");
     fw_expect_quiet(&w);
+}
+
+/* A ping_timeout says what its strategy counted from and how late its lost
+ * ping left as the loop pass saw it (core/wake.h). Here the ping due at
+ * +10 s fires 3 ms late in a pass that woke 1 ms late after 0.8 ms on a run
+ * queue: 2 ms behind the process's own work, 0.8 ms of that wait (each
+ * share bounded by the ping's own lateness); death is due 5 s after the
+ * ping left. */
+Test(client_core, a_ping_timeout_carries_its_chain_of_lost_pings)
+{
+    fw_init(&w, CFG("\"keepalive\":10,\"strategy\":{\"kind\":\"mqtt\",\"ping_timeout\":5}"));
+    uint64_t up = come_up();
+    fl_wake pass = { .woke_ns = up + S(10.001), .cpu_wait_ns = 800000, .cpu_wait_known = true };
+    w.vt.timers.wake = &pass;
+    w.vt.now = up + S(10.003); /* the pass reaches the ping 3 ms after it was due */
+    fl_timer_run_due(&w.vt.timers, w.vt.now);
+    fw_expect(&w, MQTT_PINGREQ, NULL);
+    w.vt.timers.wake = NULL;
+    fw_advance(&w, S(5));
+    const fw_event *e = expect_dead("ping_timeout");
+    cr_assert_eq(e->t - up, S(15.003));
+    cr_assert_eq(e->ev.due, up + S(15.003), "due 5 s after the ping left");
+    cr_assert_not_null(e->ev.chain);
+    cr_assert_eq(e->ev.chain->from, up, "the strategy counted from the CONNACK's session start");
+    cr_assert_eq(e->ev.chain->queued_us, 2000);
+    cr_assert_eq(e->ev.chain->cpu_wait_us, 800);
+}
+
+/* A death the socket reported has no timer and no chain. */
+Test(client_core, a_transport_death_has_no_due_and_no_chain)
+{
+    fw_init(&w, CFG("\"keepalive\":10"));
+    come_up();
+    fw_lost(&w, "reset", ECONNRESET);
+    const fw_event *e = expect_dead("reset");
+    cr_assert_eq(e->ev.due, 0);
+    cr_assert_null(e->ev.chain);
 }
 
 Test(client_core, answered_pings_keep_it_up_and_measure_the_round_trip)

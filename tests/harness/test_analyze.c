@@ -312,3 +312,68 @@ Test(analyze, reconnect_syn_on_the_old_port_resets_the_ghost)
     cr_expect_eq(metric(r, "faults[0].broker.unexplained"), 1);
     fl_report_free(r);
 }
+
+/* A detection later than its slack, as the process that made it accounts for
+ * it (core/wake.h): each close's deadline was 8.5 s.
+ *   p  woke 8.5001, closed 8.5031; the pass handled other work from 8.5001:
+ *      3 ms behind its own work                       -> queued
+ *   q  woke 8.5040 having waited 3.9 ms for a CPU, closed 8.5041 -> cpu_waited
+ *   r  woke 8.5050 with no wait for a CPU, closed 8.5051: the loop slept
+ *      past its deadline                              -> unexplained */
+Test(analyze, late_pass_explained_by_its_own_record)
+{
+    fl_analysis *a = fl_analysis_new();
+    connect_pair(a, "p", "198.18.1.1:1000", "198.18.1.1:1000", 100 * MS);
+    connect_pair(a, "q", "198.18.1.1:1001", "198.18.1.1:1001", 100 * MS);
+    connect_pair(a, "r", "198.18.1.1:1002", "198.18.1.1:1002", 100 * MS);
+    line(a, 8503 * MS + 100000, "broker", "close", "198.18.1.1:1000", "p",
+         ",\"reason\":\"keepalive_timeout\",\"last_rx\":1000000000,\"deadline\":8500000000,"
+         "\"woke\":8500100000,\"cpu_wait\":0");
+    line(a, 8504 * MS + 100000, "broker", "close", "198.18.1.1:1001", "q",
+         ",\"reason\":\"keepalive_timeout\",\"last_rx\":1000000000,\"deadline\":8500000000,"
+         "\"woke\":8504000000,\"cpu_wait\":3900000");
+    line(a, 8505 * MS + 100000, "broker", "close", "198.18.1.1:1002", "r",
+         ",\"reason\":\"keepalive_timeout\",\"last_rx\":1000000000,\"deadline\":8500000000,"
+         "\"woke\":8505000000,\"cpu_wait\":0");
+    fl_model_config cfg;
+    fl_model_config_defaults(&cfg);
+    cfg.client.keepalive_s = 5;
+    fl_truth truth = { .kind = "cable-pull", .target = "x", .inject_ns = 2000 * MS, .addrs = cut, .naddrs = 1,
+                       .broker_side = true, .cfg = &cfg };
+    fl_report *r = finished(a, &truth, 20000 * MS);
+    cr_expect_eq(metric(r, "faults[0].broker.residual.count"), 3);
+    cr_expect_eq(metric(r, "faults[0].broker.unexplained"), 1);
+    json_t *j = fl_report_to_json(r);
+    json_t *broker = json_object_get(json_array_get(json_object_get(j, "faults"), 0), "broker");
+    cr_expect_eq(json_integer_value(json_object_get(broker, "queued")), 1);
+    cr_expect_eq(json_integer_value(json_object_get(broker, "cpu_waited")), 1);
+    json_decref(j);
+    fl_report_free(r);
+    fl_analysis_free(a);
+}
+
+/* The client's strategy counts from its last send: under load the broker
+ * answered its last PINGREQ (sent 0.95 s) only at 1.0 s, so the next PINGREQ
+ * was due at 5.95 s and death (ping timeout 2.5 s) at 8.45 s. Predicted from
+ * the logged send the death is on time; from the read minus the path's round
+ * trip it would be 50 ms early. The lost ping left 4 ms late behind the
+ * swarm's work and its death was due at 8.454 s: pings_queued explains
+ * that much. */
+Test(analyze, client_predicted_from_its_last_send)
+{
+    fl_analysis *a = fl_analysis_new();
+    connect_pair(a, "p", "198.18.1.1:1000", "198.18.1.1:1000", 100 * MS);
+    line(a, 8454 * MS + 300000, "swarm", "dead_detected", "198.18.1.1:1000", "p",
+         ",\"reason\":\"ping_timeout\",\"last_rx\":1000000000,\"last_tx\":950000000,\"due\":8454000000,"
+         "\"woke\":8454200000,\"cpu_wait\":0,\"pings_queued\":4000000,\"pings_cpu_wait\":0");
+    fl_model_config cfg;
+    fl_model_config_defaults(&cfg);
+    cfg.client.keepalive_s = 5;
+    fl_truth truth = { .kind = "cable-pull", .target = "x", .inject_ns = 2000 * MS, .addrs = cut, .naddrs = 1,
+                       .client_side = true, .cfg = &cfg };
+    fl_report *r = finished(a, &truth, 20000 * MS);
+    cr_expect_float_eq(metric(r, "faults[0].client.residual.max"), 0.0043, 1e-9);
+    cr_expect_eq(metric(r, "faults[0].client.unexplained"), 0);
+    fl_report_free(r);
+    fl_analysis_free(a);
+}

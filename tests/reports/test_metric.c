@@ -39,7 +39,7 @@ static json_t *fixture_json(void)
     fl_report_set_overhead_parts(r, 1000, 60000, 4400, 303600, 8);
     /* per-connection residuals (measured - predicted) on every side of fault 0 */
     for (int side = 0; side < FL_SIDE_COUNT; side++)
-        cr_assert_eq(fl_report_fault_residual(fl_report_fault_at(r, 0), (fl_side)side, 0.0004, 0.001, 0), 0);
+        cr_assert_eq(fl_report_fault_residual(fl_report_fault_at(r, 0), (fl_side)side, 0.0004, 0.001, NULL), 0);
     cr_assert_eq(fl_report_finish(r, err, sizeof err), 0, "%s", err);
     json_t *j = fl_report_to_json(r);
     fl_report_free(r);

@@ -1,0 +1,45 @@
+/* How late a pass of the event loop runs, for the event lines that report a
+ * detection. A deadline that fires late was either behind the process's own
+ * work (other events handled first in the same pass) or kept off a CPU by
+ * the machine (the thread was runnable and waited on a run queue). The loop
+ * records when its wait ended and, from /proc/thread-self/schedstat (the
+ * scheduler's run_delay, CONFIG_SCHED_INFO), how long the thread waited for
+ * a CPU to get there, so that the analysis can tell a detector that was late
+ * from a process that could not run (docs/events.md, docs/model.md). */
+#ifndef FLATLINE_CORE_WAKE_H
+#define FLATLINE_CORE_WAKE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct fl_wake {
+    uint64_t woke_ns;     /* the pass's wait returned (0: no pass is running) */
+    uint64_t cpu_wait_ns; /* run-queue time from the wait's start to woke_ns */
+    bool cpu_wait_known;  /* the kernel says (schedstat readable) */
+    /* private */
+    bool tracking;        /* fl_wake_open was called (a zeroed fl_wake tracks nothing) */
+    int schedstat_fd;     /* -1: the kernel does not say */
+    uint64_t run_delay_before;
+    bool before_known;
+} fl_wake;
+
+/* Starts tracking (opens the thread's schedstat: call it from the thread
+ * that runs the loop). Without schedstat only woke_ns is kept. */
+void fl_wake_open(fl_wake *w);
+void fl_wake_close(fl_wake *w);
+
+/* Around the loop's wait: before it blocks, and with the clock when it
+ * returned. */
+void fl_wake_before_wait(fl_wake *w);
+void fl_wake_after_wait(fl_wake *w, uint64_t now_ns);
+
+/* Adds "woke" and, when known, "cpu_wait" (ns) to a detection's event line;
+ * nothing when w is NULL or no pass is running (a test's virtual clock). */
+void fl_wake_annotate(const fl_wake *w, json_t *ev);
+
+/* The thread's run_delay in ns from a schedstat line ("<cpu ns> <run_delay ns>
+ * <timeslices>"); false if the text is not one. Exposed for tests. */
+bool fl_wake_parse_schedstat(const char *text, uint64_t *run_delay_ns);
+
+#endif
