@@ -5,6 +5,8 @@
 
 #include "model/internal.h"
 
+#define TCP_SYN_RTO_S 1.0 /* TCP_TIMEOUT_INIT: a SYN not answered is sent again 1 s later */
+
 /* Answered TCP keep-alive probes refresh what the kernel counts idle time
  * from (the last received segment) every idle_s while the connection is
  * otherwise quiet: the application's last read is older than the kernel's.
@@ -30,6 +32,19 @@ static double kernel_last_rx(const fl_model_tcp *t, double app_last_rx, double *
 int fl_model_instant(const fl_model_config *cfg, fl_side side, const fl_conn_history *h, fl_instant *out)
 {
     *out = (fl_instant){ .known = false, .detector = FL_DET_NONE, .at_s = INF, .slack_s = 0 };
+    if (side == FL_SIDE_WILL) {
+        /* The broker publishes the will when it lets the connection go, or
+         * a Will Delay later (its own timer); a watcher reads it one hop
+         * later (one more user-space wake-up). */
+        if (!cfg->client.will)
+            return -1;
+        fl_model_instant(cfg, FL_SIDE_BROKER, h, out);
+        if (out->known) {
+            out->at_s += cfg->client.will_delay_s;
+            out->slack_s += (cfg->client.will_delay_s > 0 ? 2 : 1) * USER_TIMER_SLACK_S;
+        }
+        return 0;
+    }
     if (side != FL_SIDE_BROKER && side != FL_SIDE_CLIENT)
         return -1;
     derived d;
@@ -63,6 +78,24 @@ int fl_model_instant(const fl_model_config *cfg, fl_side side, const fl_conn_his
             /* the probe rounds' uncertainty only moves the kernel's keep-alive */
             bool kernel_ka = cs[i].det == FL_DET_TCP_KEEPALIVE || cs[i].det == FL_DET_USER_TIMEOUT;
             out->slack_s = cs[i].hi - cs[i].lo + (kernel_ka ? extra : 0);
+        }
+    }
+    /* The SYN that found the ghost left one initial RTO (TCP_TIMEOUT_INIT,
+     * up to a timer-wheel slot late) before the retransmission that was
+     * accepted; the broker reads the RST one wake-up after it, and logs the
+     * accept one wake-up after the handshake. */
+    if (side == FL_SIDE_BROKER && h->port_reused) {
+        double wheel = fl_model_timer_slack_s(TCP_SYN_RTO_S);
+        double syn = h->reused_accept_s - TCP_SYN_RTO_S - wheel, slack = wheel + 2 * USER_TIMER_SLACK_S;
+        if (h->retried && h->retry_s >= syn && h->retry_s <= syn + slack) {
+            /* the swarm logged when that attempt started */
+            syn = h->retry_s;
+            slack = 2 * USER_TIMER_SLACK_S;
+        }
+        if (!out->known || syn < out->at_s) {
+            *out = (fl_instant){ .known = true, .detector = FL_DET_RESET, .at_s = syn, .slack_s = slack,
+                                 .by_reconnect = true };
+            return 0;
         }
     }
     /* The broker handles the new CONNECT in its event loop: one user-space

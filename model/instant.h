@@ -41,6 +41,14 @@ typedef struct fl_conn_history {
      * the SYN's, with slack up to the CONNECT's. */
     bool retried;
     double retry_s;
+    /* The broker's next connection came from the dead one's own address and
+     * port (its log shows it), its handshake complete at reused_accept_s:
+     * two sockets cannot share a four-tuple, so its first SYN met the ghost,
+     * whose challenge ACK the client's stack answered with an RST, and the
+     * SYN retransmitted one initial RTO (1 s) later was accepted. That
+     * holds for any client on that port: a rebooted host's new process too. */
+    bool port_reused;
+    double reused_accept_s;
 } fl_conn_history;
 
 typedef struct fl_instant {
@@ -52,9 +60,10 @@ typedef struct fl_instant {
                            * (detector FL_DET_NONE) */
 } fl_instant;
 
-/* Fills out for side (broker or client) of a connection with history h under
- * cfg (cfg->reference is ignored: times are relative to the cut). Returns 0,
- * or -1 for the will side, which has no timer of its own. */
+/* Fills out for side of a connection with history h under cfg
+ * (cfg->reference is ignored: times are relative to the cut). The will is
+ * the broker's instant plus the Will Delay (and one delivery's slack).
+ * Returns 0, or -1 for a will the client does not have. */
 int fl_model_instant(const fl_model_config *cfg, fl_side side, const fl_conn_history *h, fl_instant *out);
 
 #endif

@@ -35,6 +35,8 @@ fl_analysis *fl_analysis_new(void)
     a->open_client = json_object();
     a->dead_client = json_object();
     a->open_broker = json_object();
+    a->accepted = json_object();
+    a->last_broker = json_object();
     a->wire = json_object();
     return a;
 }
@@ -62,6 +64,8 @@ void fl_analysis_free(fl_analysis *a)
     json_decref(a->open_client);
     json_decref(a->dead_client);
     json_decref(a->open_broker);
+    json_decref(a->accepted);
+    json_decref(a->last_broker);
     json_decref(a->wire);
     free(a->busy);
     free(a);
@@ -129,7 +133,18 @@ static int broker_connect(fl_analysis *a, const json_t *ev, uint64_t t)
         return -1;
     broker_conn *b = &a->bc[a->nbc];
     *b = (broker_conn){ .client_id = dup_str(ev, "client_id"), .conn = dup_str(ev, "conn"), .connect = t,
-                        .client = -1 };
+                        .client = -1, .reused_by = -1 };
+    const json_t *acc = json_object_get(a->accepted, b->conn);
+    if (json_is_integer(acc)) {
+        b->accept = (uint64_t)json_integer_value(acc);
+        json_object_del(a->accepted, b->conn);
+    }
+    /* The same address and port again: the previous connection's socket
+     * was gone by this one's handshake (two cannot share the four-tuple). */
+    long prev = fl_an_lookup(a->last_broker, b->conn);
+    if (prev >= 0)
+        a->bc[prev].reused_by = (long)a->nbc;
+    json_object_set_new(a->last_broker, b->conn, json_integer((json_int_t)a->nbc));
     json_object_set_new(a->open_broker, b->conn, json_integer((json_int_t)a->nbc));
     a->nbc++;
     return 0;
@@ -160,7 +175,7 @@ static int will_received(fl_analysis *a, const json_t *ev, uint64_t t)
 {
     if (fl_grow(&a->wills, &a->capwills, a->nwills + 1, 256) < 0)
         return -1;
-    a->wills[a->nwills++] = (will_seen){ .whose = dup_str(ev, "whose"), .t = t };
+    a->wills[a->nwills++] = (will_seen){ .whose = dup_str(ev, "whose"), .t = t, .late = fl_an_pass_late(ev, "due") };
     return 0;
 }
 
@@ -205,6 +220,11 @@ int fl_analysis_add(fl_analysis *a, const json_t *ev)
     } else if (strcmp(src, "broker") == 0) {
         if (strcmp(name, "connect") == 0)
             return broker_connect(a, ev, t);
+        if (strcmp(name, "accept") == 0) {
+            const char *conn = json_string_value(json_object_get(ev, "conn"));
+            if (conn)
+                json_object_set_new(a->accepted, conn, json_integer((json_int_t)t));
+        }
         if (strcmp(name, "close") == 0)
             broker_close(a, ev, t);
     }

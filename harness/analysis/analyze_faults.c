@@ -40,7 +40,7 @@ static int will_order(const void *x, const void *y)
 }
 
 /* The first will for whose at or after `after`: wills are sorted by (whose, t). */
-static uint64_t first_will(const fl_analysis *a, const char *whose, uint64_t after, uint64_t end)
+static const will_seen *first_will(const fl_analysis *a, const char *whose, uint64_t after, uint64_t end)
 {
     size_t lo = 0, hi = a->nwills;
     while (lo < hi) {
@@ -53,8 +53,8 @@ static uint64_t first_will(const fl_analysis *a, const char *whose, uint64_t aft
             hi = mid;
     }
     if (lo < a->nwills && strcmp(a->wills[lo].whose, whose) == 0 && a->wills[lo].t <= end)
-        return a->wills[lo].t;
-    return 0;
+        return &a->wills[lo];
+    return NULL;
 }
 
 /* The client's next connection after t, if it came back; order holds every
@@ -146,6 +146,7 @@ typedef struct detections {
     uint64_t at[FL_SIDE_COUNT];
     const char *reason[FL_SIDE_COUNT];
     bool watched[FL_SIDE_COUNT]; /* the side can tell us (a log, a capture, a will) */
+    const will_seen *will;       /* the will that told, if any */
 } detections;
 
 static void detect(const fl_analysis *a, const fl_truth *truth, const client_conn *c, uint64_t t0, uint64_t end_ns,
@@ -176,7 +177,8 @@ static void detect(const fl_analysis *a, const fl_truth *truth, const client_con
     }
     if (truth->will) {
         d->watched[FL_SIDE_WILL] = true;
-        d->at[FL_SIDE_WILL] = first_will(a, c->client_id, t0, end_ns);
+        d->will = first_will(a, c->client_id, t0, end_ns);
+        d->at[FL_SIDE_WILL] = d->will ? d->will->t : 0;
         d->reason[FL_SIDE_WILL] = "will";
     }
 }
@@ -235,6 +237,14 @@ static void history(const fl_analysis *a, const client_conn *c, uint64_t t0, uin
     uint64_t broker_rx = b && b->last_rx ? b->last_rx : client_rx;
     h->broker_last_rx_s = seconds(t0, broker_rx);
     h->client_last_rx_s = seconds(t0, client_rx);
+    if (b && b->reused_by >= 0) {
+        const broker_conn *next = &a->bc[b->reused_by];
+        uint64_t accepted = next->accept ? next->accept : next->connect;
+        if (accepted > t0) {
+            h->port_reused = true;
+            h->reused_accept_s = seconds(t0, accepted);
+        }
+    }
     if (c->dead_last_tx && c->dead_last_tx <= t0) {
         h->client_tx_known = true;
         h->client_last_tx_s = seconds(t0, c->dead_last_tx);
@@ -312,14 +322,26 @@ static fl_lateness lateness(const fl_analysis *a, const pass_late *pl, const cha
     return l;
 }
 
-/* The detection at latency_s on side against the connection's own predicted
- * instant: its residual, or unpredicted. The will has no timer of its own. */
+static uint64_t at_offset(uint64_t t0, double offset_s)
+{
+    int64_t off = (int64_t)llround(offset_s * 1e9);
+    return off < 0 && (uint64_t)-off > t0 ? 0 : (uint64_t)((int64_t)t0 + off);
+}
+
+static void add_lateness(fl_lateness *sum, fl_lateness l)
+{
+    sum->queued_s += l.queued_s;
+    sum->cpu_wait_s += l.cpu_wait_s;
+}
+
+/* The detection at `at` on side against the connection's own predicted
+ * instant: its residual, or unpredicted. The will is the broker's instant
+ * plus the Will Delay and its delivery: the broker's pass and the watcher's
+ * pass that read it may both have run late. */
 static void predict(const fl_analysis *a, const fl_truth *truth, fl_report_fault *rf, const client_conn *c,
-                    fl_side side, uint64_t t0, uint64_t at, uint64_t back)
+                    fl_side side, uint64_t t0, uint64_t at, uint64_t back, const will_seen *will)
 {
     double latency_s = seconds(t0, at);
-    if (side == FL_SIDE_WILL)
-        return;
     fl_conn_history h;
     fl_instant in = { 0 };
     history(a, c, t0, back, &h);
@@ -333,17 +355,22 @@ static void predict(const fl_analysis *a, const fl_truth *truth, fl_report_fault
         fl_report_fault_unpredicted(rf, side);
         return;
     }
-    char proc[64] = "broker";
-    const pass_late *pl = &c->dead_late;
+    static const pass_late none;
+    const broker_conn *b = c->broker >= 0 && truth->broker_side ? &a->bc[c->broker] : NULL;
+    fl_lateness l = { 0 };
     if (side == FL_SIDE_CLIENT) {
+        char proc[64];
         fl_conn_addr(c->conn, proc, sizeof proc);
+        l = lateness(a, &c->dead_late, proc, at_offset(t0, in.at_s), at);
+    } else if (side == FL_SIDE_BROKER) {
+        l = lateness(a, b ? &b->close_late : &none, "broker", at_offset(t0, in.at_s), at);
     } else {
-        static const pass_late none;
-        pl = c->broker >= 0 && truth->broker_side ? &a->bc[c->broker].close_late : &none;
+        double delay = truth->cfg->client.will_delay_s;
+        if (b && b->close)
+            l = lateness(a, &b->close_late, "broker", at_offset(t0, in.at_s - delay), b->close);
+        if (will)
+            add_lateness(&l, lateness(a, &will->late, "", 0, will->t)); /* the watcher's pass up to it */
     }
-    int64_t offset = (int64_t)llround(in.at_s * 1e9);
-    uint64_t predicted = offset < 0 && (uint64_t)-offset > t0 ? 0 : (uint64_t)((int64_t)t0 + offset);
-    fl_lateness l = lateness(a, pl, proc, predicted, at);
     fl_report_fault_residual(rf, side, latency_s - in.at_s, in.slack_s, &l);
 }
 
@@ -377,7 +404,7 @@ static bool measure(fl_analysis *a, const fl_truth *truth, fl_report_fault *rf, 
             continue;
         if (d.at[s]) {
             fl_report_fault_detected(rf, (fl_side)s, d.reason[s], seconds(t0, d.at[s]));
-            predict(a, truth, rf, c, (fl_side)s, t0, d.at[s], again);
+            predict(a, truth, rf, c, (fl_side)s, t0, d.at[s], again, d.will);
         }
         else if (survived)
             fl_report_fault_survived(rf, (fl_side)s, 1);

@@ -42,12 +42,15 @@ typedef struct broker_conn {
     uint64_t connect, close; /* close 0: still open */
     uint64_t last_rx;        /* the close's last_rx: the broker's last read, 0: not logged */
     pass_late close_late;    /* the close's deadline, woke, cpu_wait */
+    uint64_t accept;         /* its `accept` (the handshake completed), 0: not logged */
+    long reused_by;          /* the broker's next connection from the same address and port, -1: none */
     long client;             /* index into client_conns, -1 */
 } broker_conn;
 
 typedef struct will_seen {
     char *whose;
     uint64_t t;
+    pass_late late; /* the watcher's loop pass that read it */
 } will_seen;
 
 struct fl_analysis {
@@ -59,6 +62,8 @@ struct fl_analysis {
     size_t nwills, capwills;
     /* conn -> index of its newest record; jansson objects are the hash maps. */
     json_t *open_client, *open_broker;
+    json_t *accepted;    /* conn -> t of its `accept`, until its CONNECT */
+    json_t *last_broker; /* conn -> index of the newest broker record from that address and port */
     json_t *dead_client; /* conn -> index of a client connection its client saw die (for its reconnect) */
     size_t up, broker_detected, client_detected, reconnects;
     struct busy *busy; /* every detection by process and time (analyze_faults.c) */

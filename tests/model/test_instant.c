@@ -157,3 +157,68 @@ Test(instant, probe_rounds_do_not_widen_the_mqtt_deadline)
     cr_assert_float_eq(in.at_s, 9 - 3.99, EPS);
     cr_assert_float_eq(in.slack_s, 0.001, EPS);
 }
+
+/* The will: the broker lets go, then the Will Delay, then one delivery. */
+Test(instant, will_is_the_brokers_instant_plus_the_will_delay)
+{
+    fl_model_config c;
+    fl_model_config_defaults(&c);
+    c.client.keepalive_s = 5;
+    c.client.will = true;
+    fl_instant in = instant(&c, FL_SIDE_WILL, -2, -2);
+    cr_assert(in.known);
+    cr_assert_float_eq(in.at_s, 5.5, EPS);
+    cr_assert_float_eq(in.slack_s, 0.002, EPS); /* the broker's deadline, the delivery */
+    c.client.will_delay_s = 3;
+    in = instant(&c, FL_SIDE_WILL, -2, -2);
+    cr_assert_float_eq(in.at_s, 8.5, EPS);
+    cr_assert_float_eq(in.slack_s, 0.003, EPS); /* and the delay's own timer */
+}
+
+/* A client whose log says when it last sent is predicted from that send, not
+ * from its last read minus the path's round trip: the broker answered its
+ * last PINGREQ 30 ms late. */
+Test(instant, client_from_its_logged_last_send)
+{
+    fl_model_config c;
+    fl_model_config_defaults(&c);
+    c.client.keepalive_s = 5;
+    c.client.ping_timeout_s = 3;
+    fl_conn_history h = { .broker_last_rx_s = -2.03, .client_last_rx_s = -2, .client_tx_known = true,
+                          .client_last_tx_s = -2.03 };
+    fl_instant in;
+    cr_assert_eq(fl_model_instant(&c, FL_SIDE_CLIENT, &h, &in), 0);
+    cr_assert_float_eq(in.at_s, 5.97, EPS);
+    h.client_tx_known = false;
+    cr_assert_eq(fl_model_instant(&c, FL_SIDE_CLIENT, &h, &in), 0);
+    cr_assert_float_eq(in.at_s, 6.0, EPS);
+    /* the probe strategy counts from its last read: the send does not move it */
+    c.client.strategy = FL_MS_PROBE;
+    c.client.probe_idle_s = 2;
+    c.client.probe_interval_s = 1;
+    h.client_tx_known = true;
+    cr_assert_eq(fl_model_instant(&c, FL_SIDE_CLIENT, &h, &in), 0);
+    cr_assert_float_eq(in.at_s, 3.0, EPS);
+}
+
+/* The broker's next connection on the ghost's own address and port was
+ * accepted 6 s after the cut: the SYN before it (1 s, up to a wheel slot of
+ * 32 ms at HZ=250, earlier) reset the ghost, before its 7.5 s deadline. */
+Test(instant, broker_reset_by_a_syn_on_its_own_port)
+{
+    fl_model_config c;
+    fl_model_config_defaults(&c);
+    c.client.keepalive_s = 5;
+    fl_conn_history h = { .broker_last_rx_s = 0, .client_last_rx_s = 0, .port_reused = true, .reused_accept_s = 6 };
+    fl_instant in;
+    cr_assert_eq(fl_model_instant(&c, FL_SIDE_BROKER, &h, &in), 0);
+    cr_assert_eq(in.detector, FL_DET_RESET);
+    cr_assert(in.by_reconnect);
+    cr_assert_float_eq(in.at_s, 6 - 1 - 0.032, EPS);
+    cr_assert_float_eq(in.slack_s, 0.032 + 0.002, EPS);
+    /* accepted only after the deadline: the deadline came first */
+    h.reused_accept_s = 9;
+    cr_assert_eq(fl_model_instant(&c, FL_SIDE_BROKER, &h, &in), 0);
+    cr_assert_eq(in.detector, FL_DET_KEEPALIVE_TIMEOUT);
+    cr_assert_float_eq(in.at_s, 7.5, EPS);
+}
