@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "core/wake.h"
 
 bool bk_send(bk_conn *c, const mqtt_packet *p)
 {
@@ -265,9 +266,11 @@ void bk_publish_will(bk_broker *b, const char *client_id, bk_msg *will, const ch
 {
     /* The will's Message Expiry Interval counts from its publication. */
     bk_msg_start_expiry(will, bk_now(b));
-    bk_emit(b, json_pack("{s:s, s:s, s:s%, s:s, s:I}", "ev", "will", "client_id", client_id, "topic",
-                         (const char *)will->topic.data, will->topic.len, "conn", conn ? conn : "?", "delay",
-                         (json_int_t)delay));
+    json_t *ev = json_pack("{s:s, s:s, s:s%, s:s, s:I}", "ev", "will", "client_id", client_id, "topic",
+                           (const char *)will->topic.data, will->topic.len, "conn", conn ? conn : "?", "delay",
+                           (json_int_t)delay);
+    fl_wake_annotate(b->timers->wake, ev); /* a delayed will is its own timer's pass */
+    bk_emit(b, ev);
     if (will->retain)
         bk_retain(b, will);
     bk_route(b, will, NULL);

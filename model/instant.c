@@ -105,7 +105,7 @@ int fl_model_instant(const fl_model_config *cfg, fl_side side, const fl_conn_his
          * takeover), or the timer that fires in between. */
         double first = h->retried && h->retry_s < h->reconnect_s ? h->retry_s : h->reconnect_s;
         if (!out->known || first < out->at_s) {
-            double last = h->reconnect_s + USER_TIMER_SLACK_S;
+            double last = fmax(h->reconnect_s, h->reconnect_done_s) + USER_TIMER_SLACK_S;
             if (out->known && out->at_s + out->slack_s < last)
                 last = out->at_s + out->slack_s;
             *out = (fl_instant){ .known = true, .detector = FL_DET_NONE, .at_s = first,

@@ -30,7 +30,8 @@ typedef struct fl_conn_history {
      * new CONNECT arrives (MQTT 3.1.1 section 3.1.4, MQTT 5 section 3.1.4),
      * if no timer noticed the ghost before. */
     bool reconnected;
-    double reconnect_s;
+    double reconnect_s;      /* the earliest its CONNECT can have been read (the handshake done) */
+    double reconnect_done_s; /* the broker had handled it (its `connect` line); <= reconnect_s: the same */
     /* The earliest its reconnect's SYN can have reached the broker (the
      * attempt's start, not before the path healed). If the client's stack
      * chose the dead connection's source port, the broker's ghost socket

@@ -220,6 +220,15 @@ int fl_analysis_add(fl_analysis *a, const json_t *ev)
     } else if (strcmp(src, "broker") == 0) {
         if (strcmp(name, "connect") == 0)
             return broker_connect(a, ev, t);
+        if (strcmp(name, "will") == 0) {
+            /* joined by the dead connection's conn: its newest record */
+            const char *conn = json_string_value(json_object_get(ev, "conn"));
+            long i = conn ? fl_an_lookup(a->last_broker, conn) : -1;
+            if (i >= 0 && !a->bc[i].will) {
+                a->bc[i].will = t;
+                a->bc[i].will_late = fl_an_pass_late(ev, "due");
+            }
+        }
         if (strcmp(name, "accept") == 0) {
             const char *conn = json_string_value(json_object_get(ev, "conn"));
             if (conn)

@@ -85,14 +85,24 @@ static uint64_t next_up(const fl_analysis *a, const long *order, const char *cli
     return k >= 0 ? a->cc[k].up : 0;
 }
 
-/* When the broker read the CONNECT of that next connection (what a takeover
- * answers); the client's own `connected` (after CONNACK) without a broker log. */
-static uint64_t next_connect(const fl_analysis *a, const long *order, const char *client_id, uint64_t t, uint64_t end)
+/* That next connection's CONNECT, as a takeover answers it: from its
+ * handshake (the broker's `accept`: the CONNECT follows at once) to when the
+ * broker had handled it (its `connect` line, written after the takeover);
+ * the client's own `connected` (after CONNACK) without a broker log. */
+typedef struct reconnect {
+    uint64_t from, done; /* 0: none */
+} reconnect;
+
+static reconnect next_connect(const fl_analysis *a, const long *order, const char *client_id, uint64_t t,
+                              uint64_t end)
 {
     long k = next_conn(a, order, client_id, t, end);
     if (k < 0)
-        return 0;
-    return a->cc[k].broker >= 0 ? a->bc[a->cc[k].broker].connect : a->cc[k].up;
+        return (reconnect){ 0 };
+    if (a->cc[k].broker < 0)
+        return (reconnect){ a->cc[k].up, a->cc[k].up };
+    const broker_conn *b = &a->bc[a->cc[k].broker];
+    return (reconnect){ b->accept && b->accept <= b->connect ? b->accept : b->connect, b->connect };
 }
 
 static bool expected_close(const char *reason)
@@ -229,9 +239,10 @@ static double due_s(const fl_truth *truth)
  * its close (without a broker log, the client's last read stands for it: the
  * broker read that PINGREQ half a round trip before), the client's from its
  * dead_detected (else its newest PINGRESP, else its connect). */
-static void history(const fl_analysis *a, const client_conn *c, uint64_t t0, uint64_t back, fl_conn_history *h)
+static void history(const fl_analysis *a, const client_conn *c, uint64_t t0, reconnect back, fl_conn_history *h)
 {
-    *h = (fl_conn_history){ .reconnected = back != 0, .reconnect_s = back ? seconds(t0, back) : 0 };
+    *h = (fl_conn_history){ .reconnected = back.from != 0, .reconnect_s = back.from ? seconds(t0, back.from) : 0,
+                            .reconnect_done_s = back.done ? seconds(t0, back.done) : 0 };
     const broker_conn *b = c->broker >= 0 ? &a->bc[c->broker] : NULL;
     uint64_t client_rx = c->dead_last_rx ? c->dead_last_rx : c->last_rx;
     uint64_t broker_rx = b && b->last_rx ? b->last_rx : client_rx;
@@ -336,16 +347,17 @@ static void add_lateness(fl_lateness *sum, fl_lateness l)
 
 /* The detection at `at` on side against the connection's own predicted
  * instant: its residual, or unpredicted. The will is the broker's instant
- * plus the Will Delay and its delivery: the broker's pass and the watcher's
- * pass that read it may both have run late. */
+ * plus the Will Delay: measured at the broker's publication when its log has
+ * it, else as the watcher read it (the broker's pass and the watcher's may
+ * both have run late). */
 static void predict(const fl_analysis *a, const fl_truth *truth, fl_report_fault *rf, const client_conn *c,
-                    fl_side side, uint64_t t0, uint64_t at, uint64_t back, const will_seen *will)
+                    fl_side side, uint64_t t0, uint64_t at, reconnect back, const will_seen *will)
 {
     double latency_s = seconds(t0, at);
     fl_conn_history h;
     fl_instant in = { 0 };
     history(a, c, t0, back, &h);
-    if (back && c->retry_at) {
+    if (back.from && c->retry_at) {
         /* its first SYN cannot have reached the broker before the path healed */
         uint64_t syn = truth->heal_ns > c->retry_at ? truth->heal_ns : c->retry_at;
         h.retried = syn > t0;
@@ -364,7 +376,19 @@ static void predict(const fl_analysis *a, const fl_truth *truth, fl_report_fault
         l = lateness(a, &c->dead_late, proc, at_offset(t0, in.at_s), at);
     } else if (side == FL_SIDE_BROKER) {
         l = lateness(a, b ? &b->close_late : &none, "broker", at_offset(t0, in.at_s), at);
+    } else if (b && b->will) {
+        /* The broker logged when it published the will: that is what its
+         * rule decides (MQTT-3.1.2-8, the v5 Will Delay); the hop to the
+         * watcher is the network's and the watcher's, not the rule's. */
+        double delay = truth->cfg->client.will_delay_s;
+        latency_s = seconds(t0, b->will);
+        if (delay > 0)
+            l = lateness(a, &b->will_late, "broker", at_offset(t0, in.at_s), b->will);
+        else if (b->close)
+            l = lateness(a, &b->close_late, "broker", at_offset(t0, in.at_s), b->will);
     } else {
+        /* no broker log: as the watcher read it, after the broker's pass
+         * and the watcher's own */
         double delay = truth->cfg->client.will_delay_s;
         if (b && b->close)
             l = lateness(a, &b->close_late, "broker", at_offset(t0, in.at_s - delay), b->close);
@@ -398,7 +422,7 @@ static bool measure(fl_analysis *a, const fl_truth *truth, fl_report_fault *rf, 
     c->idle_ok = survived && nat_never_expires(truth);
     fl_report_fault_add_conn(rf, c->conn);
     uint64_t back = survived ? 0 : next_up(a, order, c->client_id, t0, end_ns);
-    uint64_t again = survived ? 0 : next_connect(a, order, c->client_id, t0, end_ns);
+    reconnect again = survived ? (reconnect){ 0 } : next_connect(a, order, c->client_id, t0, end_ns);
     for (int s = 0; s < FL_SIDE_COUNT; s++) {
         if (!d.watched[s])
             continue;

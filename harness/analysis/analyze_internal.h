@@ -43,6 +43,8 @@ typedef struct broker_conn {
     uint64_t last_rx;        /* the close's last_rx: the broker's last read, 0: not logged */
     pass_late close_late;    /* the close's deadline, woke, cpu_wait */
     uint64_t accept;         /* its `accept` (the handshake completed), 0: not logged */
+    uint64_t will;           /* the broker's `will` event for it: the will published, 0: none logged */
+    pass_late will_late;     /* that event's pass */
     long reused_by;          /* the broker's next connection from the same address and port, -1: none */
     long client;             /* index into client_conns, -1 */
 } broker_conn;

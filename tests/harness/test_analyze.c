@@ -462,3 +462,44 @@ Test(analyze, rebooted_hosts_syn_on_the_ghosts_port_resets_it)
     cr_expect_eq(metric(r, "faults[0].broker.unexplained"), 1);
     fl_report_free(r);
 }
+
+/* With the broker's own `will` line the will is measured where the rule acts:
+ * p's published 0.05 ms after its close (the watcher read it 5 ms later: the
+ * hop, not the rule); q's Will Delay timer (2 s) published it 10 ms late in a
+ * pass that woke on time: unexplained. */
+Test(analyze, will_residual_at_the_brokers_publication)
+{
+    fl_analysis *a = fl_analysis_new();
+    connect_pair(a, "p", "198.18.1.1:1000", "198.18.1.1:1000", 100 * MS);
+    line(a, 8500 * MS + 200000, "broker", "close", "198.18.1.1:1000", "p",
+         ",\"reason\":\"keepalive_timeout\",\"last_rx\":1000000000,\"deadline\":8500000000,\"woke\":8500100000");
+    line(a, 8500 * MS + 250000, "broker", "will", "198.18.1.1:1000", "p", ",\"delay\":0,\"woke\":8500100000");
+    add(a, "{\"t\":8505000000,\"src\":\"swarm\",\"ev\":\"will_received\",\"client_id\":\"w\",\"whose\":\"p\","
+           "\"conn\":\"198.18.2.1:9\",\"woke\":8504900000}");
+    fl_model_config cfg;
+    fl_model_config_defaults(&cfg);
+    cfg.client.keepalive_s = 5;
+    cfg.client.will = true;
+    fl_truth truth = { .kind = "cable-pull", .target = "x", .inject_ns = 2000 * MS, .addrs = cut, .naddrs = 1,
+                       .broker_side = true, .will = true, .cfg = &cfg };
+    fl_report *r = finished(a, &truth, 20000 * MS);
+    cr_expect_float_eq(metric(r, "faults[0].will.p50"), 6.505, 1e-9); /* the latency is the watcher's */
+    cr_expect_float_eq(metric(r, "faults[0].will.residual.max"), 0.00025, 1e-9);
+    cr_expect_eq(metric(r, "faults[0].will.unexplained"), 0);
+    fl_report_free(r);
+    fl_analysis_free(a);
+
+    a = fl_analysis_new();
+    connect_pair(a, "q", "198.18.1.1:1001", "198.18.1.1:1001", 100 * MS);
+    line(a, 8500 * MS + 200000, "broker", "close", "198.18.1.1:1001", "q",
+         ",\"reason\":\"keepalive_timeout\",\"last_rx\":1000000000,\"deadline\":8500000000,\"woke\":8500100000");
+    line(a, 10510 * MS, "broker", "will", "198.18.1.1:1001", "q", ",\"delay\":2,\"woke\":10509950000,\"cpu_wait\":0");
+    add(a, "{\"t\":10510300000,\"src\":\"swarm\",\"ev\":\"will_received\",\"client_id\":\"w\",\"whose\":\"q\","
+           "\"conn\":\"198.18.2.1:9\"}");
+    cfg.client.will_delay_s = 2;
+    r = finished(a, &truth, 20000 * MS);
+    cr_expect_float_eq(metric(r, "faults[0].will.residual.max"), 0.010, 1e-9);
+    cr_expect_eq(metric(r, "faults[0].will.unexplained"), 1);
+    fl_report_free(r);
+    fl_analysis_free(a);
+}
