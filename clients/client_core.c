@@ -441,7 +441,9 @@ static void chain_ping(cc_conn *c, bool first, uint64_t tx_before, uint64_t due,
     uint64_t queued = now > from ? now - from : 0;
     if (queued > late)
         queued = late;
-    uint64_t cpu = w->cpu_wait_known ? w->cpu_wait_ns : 0;
+    uint64_t cpu = 0;
+    if (!fl_wake_cpu_wait(w, &cpu))
+        cpu = 0;
     if (cpu > late - queued)
         cpu = late - queued;
     c->chain.queued_us = add_us(c->chain.queued_us, queued);

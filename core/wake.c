@@ -52,19 +52,29 @@ void fl_wake_before_wait(fl_wake *w)
 
 void fl_wake_after_wait(fl_wake *w, uint64_t now_ns)
 {
-    uint64_t after;
-    if (!w->tracking)
-        return;
-    w->woke_ns = now_ns;
-    w->cpu_wait_known = w->before_known && read_run_delay(w, &after) && after >= w->run_delay_before;
-    w->cpu_wait_ns = w->cpu_wait_known ? after - w->run_delay_before : 0;
+    if (w->tracking)
+        w->woke_ns = now_ns;
+}
+
+bool fl_wake_cpu_wait(const fl_wake *w, uint64_t *ns)
+{
+    if (!w->tracking) {
+        *ns = w->cpu_wait_ns;
+        return w->cpu_wait_known;
+    }
+    uint64_t now;
+    if (!w->before_known || !read_run_delay(w, &now) || now < w->run_delay_before)
+        return false;
+    *ns = now - w->run_delay_before;
+    return true;
 }
 
 void fl_wake_annotate(const fl_wake *w, json_t *ev)
 {
+    uint64_t cpu;
     if (!w || !ev || !w->woke_ns)
         return;
     json_object_set_new(ev, "woke", json_integer((json_int_t)w->woke_ns));
-    if (w->cpu_wait_known)
-        json_object_set_new(ev, "cpu_wait", json_integer((json_int_t)w->cpu_wait_ns));
+    if (fl_wake_cpu_wait(w, &cpu))
+        json_object_set_new(ev, "cpu_wait", json_integer((json_int_t)cpu));
 }

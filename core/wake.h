@@ -3,8 +3,8 @@
  * work (other events handled first in the same pass) or kept off a CPU by
  * the machine (the thread was runnable and waited on a run queue). The loop
  * records when its wait ended and, from /proc/thread-self/schedstat (the
- * scheduler's run_delay, CONFIG_SCHED_INFO), how long the thread waited for
- * a CPU to get there, so that the analysis can tell a detector that was late
+ * scheduler's run_delay, CONFIG_SCHED_INFO), how long the thread has waited
+ * for a CPU since, so that the analysis can tell a detector that was late
  * from a process that could not run (docs/events.md, docs/model.md). */
 #ifndef FLATLINE_CORE_WAKE_H
 #define FLATLINE_CORE_WAKE_H
@@ -14,9 +14,11 @@
 #include <stdint.h>
 
 typedef struct fl_wake {
-    uint64_t woke_ns;     /* the pass's wait returned (0: no pass is running) */
-    uint64_t cpu_wait_ns; /* run-queue time from the wait's start to woke_ns */
-    bool cpu_wait_known;  /* the kernel says (schedstat readable) */
+    uint64_t woke_ns; /* the pass's wait returned (0: no pass is running) */
+    /* A record that does not track (a test's) reports these as its CPU
+     * wait; a tracking one reads the kernel's instead. */
+    uint64_t cpu_wait_ns;
+    bool cpu_wait_known;
     /* private */
     bool tracking;        /* fl_wake_open was called (a zeroed fl_wake tracks nothing) */
     int schedstat_fd;     /* -1: the kernel does not say */
@@ -29,13 +31,18 @@ typedef struct fl_wake {
 void fl_wake_open(fl_wake *w);
 void fl_wake_close(fl_wake *w);
 
-/* Around the loop's wait: before it blocks, and with the clock when it
- * returned. */
+/* Around the loop's wait: before it blocks (one read of schedstat: the only
+ * cost a pass pays), and with the clock when it returned. */
 void fl_wake_before_wait(fl_wake *w);
 void fl_wake_after_wait(fl_wake *w, uint64_t now_ns);
 
-/* Adds "woke" and, when known, "cpu_wait" (ns) to a detection's event line;
- * nothing when w is NULL or no pass is running (a test's virtual clock). */
+/* How long the thread has waited for a CPU since the pass's wait began, read
+ * when asked (only detections ask): the wait to run once woken, and any
+ * preemption in the pass so far. false when the kernel does not say. */
+bool fl_wake_cpu_wait(const fl_wake *w, uint64_t *ns);
+
+/* Adds "woke" and, when known, "cpu_wait" (ns, fl_wake_cpu_wait) to a
+ * detection's event line; nothing when w is NULL or no pass is running. */
 void fl_wake_annotate(const fl_wake *w, json_t *ev);
 
 /* The thread's run_delay in ns from a schedstat line ("<cpu ns> <run_delay ns>

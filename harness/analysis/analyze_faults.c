@@ -321,11 +321,15 @@ static fl_lateness lateness(const fl_analysis *a, const pass_late *pl, const cha
 {
     fl_lateness l = { 0 };
     if (pl->woke) {
-        uint64_t from = pl->woke > predicted ? pl->woke : predicted;
-        if (pl->due > from)
-            from = pl->due;
+        /* Late = (its wake-up - when it was due) + (the pass's work before
+         * it). A wait for a CPU explains only the first; the second is the
+         * process's own work, preemption in it included. */
+        uint64_t due = pl->due > predicted ? pl->due : predicted;
+        uint64_t from = pl->woke > due ? pl->woke : due;
+        uint64_t woke_late = pl->woke > due ? pl->woke - due : 0;
+        uint64_t cpu = pl->cpu_known ? (pl->cpu_wait < woke_late ? pl->cpu_wait : woke_late) : 0;
         l.queued_s = (at > from ? (double)(at - from) / 1e9 : 0) + (double)pl->chain_queued / 1e9;
-        l.cpu_wait_s = (pl->cpu_known ? (double)pl->cpu_wait / 1e9 : 0) + (double)pl->chain_cpu_wait / 1e9;
+        l.cpu_wait_s = (double)cpu / 1e9 + (double)pl->chain_cpu_wait / 1e9;
         return l;
     }
     uint64_t prev = a->busy ? busy_before(a->busy, a->nbusy, proc, at) : 0;
