@@ -190,27 +190,7 @@ static int fault_rows(const fl_report *r, fl_table *t, bool wide)
 }
 
 /* text at 80 columns: broken at blanks, continuation lines indented by 4. */
-static void print_wrapped(FILE *out, const char *text)
-{
-    size_t width = 80, col = 0;
-    const char *p = text;
-    while (*p) {
-        size_t word = strcspn(p, " ");
-        if (col > 0 && col + 1 + word > width) {
-            fputs("\n    ", out);
-            col = 4;
-        } else if (col > 0) {
-            fputc(' ', out);
-            col++;
-        }
-        fwrite(p, 1, word, out);
-        col += word;
-        p += word;
-        while (*p == ' ')
-            p++;
-    }
-    fputc('\n', out);
-}
+static void print_wrapped(FILE *out, const char *text) { fl_write_wrapped(out, text, 80, 4); }
 
 static void overhead_line(const fl_report *r, char *buf, size_t len)
 {
@@ -242,8 +222,10 @@ static void recovery_lines(const fl_report *r, FILE *out, const char *prefix)
         fl_format_seconds(p50, sizeof p50, st->p50);
         fl_format_seconds(p99, sizeof p99, st->p99);
         fl_format_seconds(max, sizeof max, st->max);
-        fprintf(out, "%srecovery after fault %zu: %zu reconnected, p50 %s, p99 %s, max %s\n", prefix, i, st->count,
-                p50, p99, max);
+        char line[320];
+        snprintf(line, sizeof line, "%srecovery after fault %zu: %zu reconnected, p50 %s, p99 %s, max %s", prefix, i,
+                 st->count, p50, p99, max);
+        print_wrapped(out, line);
     }
 }
 
@@ -259,9 +241,11 @@ static void expectation_text(const fl_expectation *e, char *buf, size_t len)
 
 int fl_report_print_summary(const fl_report *r, FILE *out, bool colour)
 {
-    fprintf(out, "%s%s: %zu connections, %.1f s%s%s%s\n", r->scenario_name ? "scenario " : "report",
-            r->scenario_name ? r->scenario_name : "", r->connections, r->duration_s,
-            r->complete ? "" : " (INCOMPLETE: ", r->complete ? "" : incomplete_why(r), r->complete ? "" : ")");
+    char head[1024];
+    snprintf(head, sizeof head, "%s%s: %zu connections, %.1f s%s%s%s", r->scenario_name ? "scenario " : "report",
+             r->scenario_name ? r->scenario_name : "", r->connections, r->duration_s,
+             r->complete ? "" : " (INCOMPLETE: ", r->complete ? "" : incomplete_why(r), r->complete ? "" : ")");
+    print_wrapped(out, head);
     fl_table t;
     if (fault_rows(r, &t, false)) {
         fl_table_free(&t);

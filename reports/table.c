@@ -65,6 +65,26 @@ static const char *ansi(char colour)
     }
 }
 
+void fl_write_wrapped(FILE *out, const char *text, size_t width, size_t indent)
+{
+    size_t col = 0;
+    const char *p = text;
+    while (*p) {
+        size_t blanks = strspn(p, " ");
+        size_t word = strcspn(p + blanks, " ");
+        if (col > 0 && col + blanks + word > width) {
+            fprintf(out, "\n%*s", (int)indent, "");
+            col = indent;
+            p += blanks;
+            blanks = 0;
+        }
+        fwrite(p, 1, blanks + word, out);
+        col += blanks + word;
+        p += blanks + word;
+    }
+    fputc('\n', out);
+}
+
 void fl_table_print(const fl_table *t, FILE *out, bool colour)
 {
     size_t width[FL_TABLE_MAX_COLS] = {0};
@@ -76,7 +96,7 @@ void fl_table_print(const fl_table *t, FILE *out, bool colour)
         }
     for (size_t r = 0; r < t->nrows; r++) {
         if (t->colour[r] == 'n') {
-            fprintf(out, "%s\n", t->cells[r * (size_t)t->ncols]);
+            fl_write_wrapped(out, t->cells[r * (size_t)t->ncols], FL_TABLE_NOTE_COLUMNS, 4);
             continue;
         }
         bool paint = colour && t->colour[r];

@@ -20,8 +20,14 @@ void fl_table_free(fl_table *t);
 /* Appends a row of ncols strings (NULL = empty). Returns -1 on ENOMEM. */
 int fl_table_row(fl_table *t, const char *const *cells, char colour);
 /* A line of its own under the previous row (not a column, does not widen
- * any): printed as it is, left out of Markdown. */
+ * any): printed wrapped at FL_TABLE_NOTE_COLUMNS (fl_write_wrapped, indent
+ * 4), left out of Markdown. */
 int fl_table_note(fl_table *t, const char *text);
+/* text and a newline, lines at most width columns: broken at blanks (its
+ * own blanks kept, the one at a break dropped), continuation lines indented
+ * by indent. A word longer than a line is written whole on a line of its own. */
+void fl_write_wrapped(FILE *out, const char *text, size_t width, size_t indent);
+#define FL_TABLE_NOTE_COLUMNS 80
 /* Columns padded to the widest cell; colour (ANSI) only when asked. */
 void fl_table_print(const fl_table *t, FILE *out, bool colour);
 /* The first row is the header. '|' in cells is escaped. */

@@ -249,8 +249,8 @@ void fl_analysis_live(const fl_analysis *a, fl_live *out)
 }
 
 /* How long an untouched connection was up before end_ns (0: touched by a
- * fault, or never up before it). */
-static uint64_t idle_span(const fl_analysis *a, const client_conn *c, uint64_t end_ns)
+ * fault, or never up before it); *until_ns: when its time ends. */
+static uint64_t idle_span(const fl_analysis *a, const client_conn *c, uint64_t end_ns, uint64_t *until_ns)
 {
     if ((c->fault >= 0 || c->behind_fault) && !c->idle_ok)
         return 0;
@@ -258,48 +258,94 @@ static uint64_t idle_span(const fl_analysis *a, const client_conn *c, uint64_t e
     uint64_t until = c->dead && c->dead < end_ns ? c->dead : end_ns;
     if (b && b->close && b->close < until)
         until = b->close;
+    *until_ns = until;
     return until > c->up ? until - c->up : 0;
 }
 
-double fl_analysis_idle_hours(const fl_analysis *a, const char *group, uint64_t end_ns)
+/* One untouched connection's share of the overhead: its whole heartbeat
+ * cycles and what the wire counted in them (analyze.h). hb NULL: the wire
+ * never saw it (or its traffic went to another connection on the same port):
+ * its whole time, with nothing. Returns false when it does not count. */
+static bool idle_share(const fl_analysis *a, const client_conn *c, const fl_conn_heartbeats *hb, uint64_t end_ns,
+                       fl_idle_overhead *out)
 {
-    double ns = 0;
-    for (size_t i = 0; i < a->ncc; i++)
-        if (a->cc[i].group && strcmp(a->cc[i].group, group) == 0)
-            ns += (double)idle_span(a, &a->cc[i], end_ns);
-    return ns / 3.6e12;
+    uint64_t until = 0, span = idle_span(a, c, end_ns, &until);
+    if (!span)
+        return false;
+    memset(out, 0, sizeof *out);
+    out->connections = 1;
+    if (hb) {
+        out->mqtt_packets = (double)hb->mqtt_packets;
+        out->mqtt_bytes = (double)hb->mqtt_bytes;
+        out->tcp_packets = (double)hb->tcp_packets;
+        out->tcp_bytes = (double)hb->tcp_bytes;
+        /* Its cycles end at its last PINGREQ (a probe only fills a ping's
+         * cycle), with none at its last probe; with neither it has none. */
+        bool pings = hb->ping_ns[0] != 0;
+        const uint64_t *beat = pings ? hb->ping_ns : hb->probe_ns;
+        uint64_t last = beat[0], before = beat[1] > c->up ? beat[1] : c->up;
+        /* A heartbeat outside its time is another connection's (a reused port). */
+        if (last > c->up && last <= until && before < last) {
+            uint64_t cycle = last - before, tail = until - last;
+            if (tail < cycle + cycle / 2) {
+                span = last - c->up;
+                if (pings) {
+                    out->tcp_packets = (double)hb->tcp_packets_at_ping;
+                    out->tcp_bytes = (double)hb->tcp_bytes_at_ping;
+                }
+            }
+        }
+    }
+    out->connection_hours = (double)span / 3.6e12;
+    return true;
 }
 
-void fl_analysis_idle_overhead(const fl_analysis *a, const fl_conn_heartbeats *wire, size_t nwire, uint64_t end_ns,
-                               fl_idle_overhead *out)
+/* Sums the shares of the untouched connections of group (NULL: all); each
+ * wire entry is counted once (a reused port: the first connection's). */
+static void idle_sum(const fl_analysis *a, const fl_conn_heartbeats *wire, size_t nwire, const char *group,
+                     uint64_t end_ns, fl_idle_overhead *out)
 {
     memset(out, 0, sizeof *out);
     json_t *index = json_object(); /* conn -> index into wire */
     bool *used = calloc(nwire + 1, sizeof *used);
     for (size_t i = 0; i < nwire; i++)
         json_object_set_new(index, wire[i].conn, json_integer((json_int_t)i));
-    double ns = 0;
     for (size_t i = 0; i < a->ncc; i++) {
         const client_conn *c = &a->cc[i];
-        uint64_t span = idle_span(a, c, end_ns);
-        if (!span)
+        if (group && (!c->group || strcmp(c->group, group) != 0))
             continue;
         const broker_conn *b = c->broker >= 0 ? &a->bc[c->broker] : NULL;
-        ns += (double)span;
-        out->connections++;
         /* Behind a NAT only the broker's conn is the one on its wire. */
         long w = fl_an_lookup(index, b ? b->conn : c->conn);
-        if (w < 0 || !used || used[w])
-            continue; /* a reused port: its traffic is counted once */
-        used[w] = true;
-        out->mqtt_packets += (double)wire[w].mqtt_packets;
-        out->mqtt_bytes += (double)wire[w].mqtt_bytes;
-        out->tcp_packets += (double)wire[w].tcp_packets;
-        out->tcp_bytes += (double)wire[w].tcp_bytes;
+        const fl_conn_heartbeats *hb = w >= 0 && used && !used[w] ? &wire[w] : NULL;
+        fl_idle_overhead share;
+        if (!idle_share(a, c, hb, end_ns, &share))
+            continue;
+        if (hb)
+            used[w] = true;
+        out->mqtt_packets += share.mqtt_packets;
+        out->mqtt_bytes += share.mqtt_bytes;
+        out->tcp_packets += share.tcp_packets;
+        out->tcp_bytes += share.tcp_bytes;
+        out->connection_hours += share.connection_hours;
+        out->connections++;
     }
-    out->connection_hours = ns / 3.6e12;
     free(used);
     json_decref(index);
+}
+
+double fl_analysis_idle_hours(const fl_analysis *a, const fl_conn_heartbeats *wire, size_t nwire, const char *group,
+                              uint64_t end_ns)
+{
+    fl_idle_overhead o;
+    idle_sum(a, wire, nwire, group, end_ns, &o);
+    return o.connection_hours;
+}
+
+void fl_analysis_idle_overhead(const fl_analysis *a, const fl_conn_heartbeats *wire, size_t nwire, uint64_t end_ns,
+                               fl_idle_overhead *out)
+{
+    idle_sum(a, wire, nwire, NULL, end_ns, out);
 }
 
 const char *fl_idle_overhead_unmeasured(const fl_idle_overhead *o, bool counted)

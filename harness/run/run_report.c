@@ -56,7 +56,7 @@ static void add_weighted(fl_overhead *acc, const fl_overhead *o, double w)
 /* What the model predicts for the connections the overhead is counted on:
  * each group's own prediction, weighted by its untouched connection-hours
  * (by its client count when none were measured). */
-static bool idle_model(fl_run_ctx *run, uint64_t end_ns, fl_overhead *out)
+static bool idle_model(fl_run_ctx *run, const fl_run_wire *wire, uint64_t end_ns, fl_overhead *out)
 {
     const fl_scenario *sc = run->sc;
     double *hours = calloc(sc->ngroups ? sc->ngroups : 1, sizeof *hours);
@@ -64,7 +64,8 @@ static bool idle_model(fl_run_ctx *run, uint64_t end_ns, fl_overhead *out)
         return false;
     double measured = 0;
     for (size_t g = 0; g < sc->ngroups; g++)
-        measured += hours[g] = fl_analysis_idle_hours(run->analysis, sc->groups[g].name, end_ns);
+        measured += hours[g] = fl_analysis_idle_hours(run->analysis, wire->heartbeats, wire->nheartbeats,
+                                                      sc->groups[g].name, end_ns);
     fl_overhead sum = { 0 };
     double total = 0;
     for (size_t g = 0; g < sc->ngroups; g++) {
@@ -157,7 +158,8 @@ int fl_run_write_report(fl_run_ctx *run, const fl_run_procs *ps, const fl_run_fa
      * connections no fault touched: a cut connection stops pinging, and probes
      * into a dead one are not idle overhead. */
     fl_overhead model_value;
-    const fl_overhead *model = idle_model(run, w->heartbeats_ns ? w->heartbeats_ns : end, &model_value) ? &model_value : NULL;
+    bool have_model = idle_model(run, w, w->heartbeats_ns ? w->heartbeats_ns : end, &model_value);
+    const fl_overhead *model = have_model ? &model_value : NULL;
     fl_idle_overhead idle;
     fl_analysis_idle_overhead(run->analysis, w->heartbeats, w->nheartbeats, w->heartbeats_ns, &idle);
     const char *unmeasured = fl_idle_overhead_unmeasured(&idle, w->heartbeats_counted);

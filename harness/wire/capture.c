@@ -229,20 +229,24 @@ static long conn_index(fl_capture *c, uint32_t addr_be, uint16_t port)
     return (long)i;
 }
 
-static void count_heartbeat(fl_capture *c, const fl_segment *seg)
+void fl_capture_count(fl_conn_heartbeats *hb, fl_hb_state *st, const fl_segment *seg, uint64_t t_ns)
 {
-    long i = conn_index(c, seg->client_be, seg->client_port);
-    if (i < 0)
-        return;
-    fl_conn_heartbeats *hb = &c->hb[i];
-    switch (fl_capture_classify(&c->keys[i].st, seg)) {
+    switch (fl_capture_classify(st, seg)) {
     case FL_HB_PINGREQ:
+        hb->ping_ns[1] = hb->ping_ns[0];
+        hb->ping_ns[0] = t_ns;
+        hb->tcp_packets_at_ping = hb->tcp_packets;
+        hb->tcp_bytes_at_ping = hb->tcp_bytes;
+        /* fall through */
     case FL_HB_PINGRESP:
     case FL_HB_MQTT_ACK:
         hb->mqtt_packets++;
         hb->mqtt_bytes += seg->wire_bytes;
         break;
     case FL_HB_PROBE:
+        hb->probe_ns[1] = hb->probe_ns[0];
+        hb->probe_ns[0] = t_ns;
+        /* fall through */
     case FL_HB_PROBE_ACK:
         hb->tcp_packets++;
         hb->tcp_bytes += seg->wire_bytes;
@@ -259,13 +263,15 @@ static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *b
     fl_segment seg;
     if (!fl_capture_decode(c->dlt, bytes, h->caplen, h->len, c->broker_be, c->port, &seg))
         return;
-    count_heartbeat(c, &seg);
-    if (!seg.from_broker || !(seg.flags & (TCP_FIN | TCP_RST)))
-        return;
     /* With nanosecond precision tv_usec holds nanoseconds. */
     int64_t real = (int64_t)h->ts.tv_sec * 1000000000 + h->ts.tv_usec;
-    json_t *ev = fl_capture_parse(c->dlt, bytes, h->caplen, c->broker_be, c->port,
-                                  (uint64_t)(real - c->realtime_minus_mono));
+    uint64_t t = (uint64_t)(real - c->realtime_minus_mono);
+    long i = conn_index(c, seg.client_be, seg.client_port);
+    if (i >= 0)
+        fl_capture_count(&c->hb[i], &c->keys[i].st, &seg, t);
+    if (!seg.from_broker || !(seg.flags & (TCP_FIN | TCP_RST)))
+        return;
+    json_t *ev = fl_capture_parse(c->dlt, bytes, h->caplen, c->broker_be, c->port, t);
     if (ev) {
         c->fn(ev, c->arg);
         json_decref(ev);

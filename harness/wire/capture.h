@@ -70,6 +70,11 @@ typedef struct fl_hb_state {
 /* Classifies seg given its connection's state (updated). Pure. */
 fl_hb_kind fl_capture_classify(fl_hb_state *st, const fl_segment *seg);
 
+/* Counts seg (classified with st, which it updates) into its connection's
+ * hb, seen at t_ns (CLOCK_MONOTONIC): packets, bytes and when the
+ * heartbeats came. Pure. */
+void fl_capture_count(fl_conn_heartbeats *hb, fl_hb_state *st, const fl_segment *seg, uint64_t t_ns);
+
 /* Parses one captured frame (link type dlt) into the event it stands for, if
  * it is a FIN or RST from broker_addr:port; NULL otherwise. For tests. */
 json_t *fl_capture_parse(int dlt, const uint8_t *frame, size_t len, uint32_t broker_addr_be, uint16_t port,

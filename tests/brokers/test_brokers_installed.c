@@ -107,10 +107,11 @@ Test(ready, a_broker_that_exits_names_its_log)
     char err[2048];
     int code = run(scenario("{\"kind\": \"command\", \"command\": [\"/bin/false\"]}"), NULL, NULL, err, sizeof err);
     cr_expect_eq(code, FL_EXIT_BROKEN, "exit %d: %s", code, err);
-    const char *at = strstr(err, "its log: ");
+    /* the progress breaks a long line at a blank: the path may begin the next */
+    const char *at = strstr(err, "its log:");
     cr_assert_not_null(at, "no log named: %s", err);
     char path[512];
-    cr_assert_eq(sscanf(at + strlen("its log: "), "%511s", path), 1);
+    cr_assert_eq(sscanf(at + strlen("its log:"), "%511s", path), 1);
     cr_expect(strstr(path, "/command.log") != NULL, "%s", path);
     cr_expect_eq(access(path, R_OK), 0, "the log %s is kept", path);
     char *slash = strrchr(path, '/');

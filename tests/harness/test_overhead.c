@@ -205,11 +205,12 @@ Test(heartbeats, overhead_only_over_connections_no_fault_touched)
     fl_report *r = fl_report_new();
     cr_assert_eq(fl_analysis_report(a, &truth, 1, 0, H, r), 0);
 
+    /* no heartbeat times: each counts its whole time */
     fl_conn_heartbeats counted[] = {
-        { "198.18.1.1:1000", 999, 999, 999, 999 }, /* the cut one's probes into the void */
-        { "198.18.2.1:2000", 3600, 242400, 10, 660 },
-        { "198.18.0.10:7000", 1800, 121200, 0, 0 },
-        { "198.18.2.1:2001", 1800, 121200, 2, 132 },
+        { .conn = "198.18.1.1:1000", 999, 999, 999, 999 }, /* the cut one's probes into the void */
+        { .conn = "198.18.2.1:2000", 3600, 242400, 10, 660 },
+        { .conn = "198.18.0.10:7000", 1800, 121200, 0, 0 },
+        { .conn = "198.18.2.1:2001", 1800, 121200, 2, 132 },
     };
     fl_idle_overhead o;
     fl_analysis_idle_overhead(a, counted, 4, H, &o);
@@ -293,9 +294,9 @@ Test(heartbeats, idle_hours_per_group)
                        .broker_side = true };
     fl_report *r = fl_report_new();
     cr_assert_eq(fl_analysis_report(a, &truth, 1, 0, H, r), 0);
-    cr_expect_float_eq(fl_analysis_idle_hours(a, "fast", H), 1.5, 1e-9);
-    cr_expect_float_eq(fl_analysis_idle_hours(a, "slow", H), 1.0, 1e-9);
-    cr_expect_float_eq(fl_analysis_idle_hours(a, "none", H), 0, 1e-12);
+    cr_expect_float_eq(fl_analysis_idle_hours(a, NULL, 0, "fast", H), 1.5, 1e-9);
+    cr_expect_float_eq(fl_analysis_idle_hours(a, NULL, 0, "slow", H), 1.0, 1e-9);
+    cr_expect_float_eq(fl_analysis_idle_hours(a, NULL, 0, "none", H), 0, 1e-12);
     fl_report_free(r);
     fl_analysis_free(a);
 }
@@ -335,4 +336,151 @@ Test(heartbeats, report_carries_parts_or_the_reason)
                        1e-9);
     json_decref(j);
     fl_report_free(r);
+}
+
+/* ---- whole heartbeat cycles ---- */
+
+static const uint64_t S = UINT64_C(1000000000); /* a second in ns */
+
+/* One segment on w's connection, counted into hb at t. */
+static void count(wire *w, fl_conn_heartbeats *hb, uint64_t t, bool from_broker, uint32_t seq, uint8_t flags,
+                  const uint8_t *payload, size_t n)
+{
+    uint8_t buf[256];
+    size_t len = frame(buf, from_broker, seq, flags, payload, n);
+    fl_segment s;
+    cr_assert(fl_capture_decode(DLT_EN10MB, buf, len, len, w->broker_be, PORT, &s));
+    fl_capture_count(hb, &w->st, &s, t);
+}
+
+/* A ping exchange at t: PINGREQ, PINGRESP, the client's ACK; seqs advance. */
+static void exchange(wire *w, fl_conn_heartbeats *hb, uint64_t t, uint32_t *cseq, uint32_t *bseq)
+{
+    count(w, hb, t, false, *cseq, ACK | PSH, pingreq, 2);
+    count(w, hb, t + 100000, true, *bseq, ACK | PSH, pingresp, 2);
+    *cseq += 2;
+    *bseq += 2;
+    count(w, hb, t + 200000, false, *cseq, ACK, NULL, 0);
+}
+
+/* The broker's keep-alive probe at t and the client's answer. */
+static void probe(wire *w, fl_conn_heartbeats *hb, uint64_t t, uint32_t cseq, uint32_t bseq)
+{
+    count(w, hb, t, true, bseq - 1, ACK, NULL, 0);
+    count(w, hb, t + 100000, false, cseq, ACK, NULL, 0);
+}
+
+/* The capture notes when each heartbeat came, and the tcp count as it stood
+ * at the last PINGREQ: a probe after it is in the total, not in that count. */
+Test(heartbeats, capture_notes_when_heartbeats_came)
+{
+    wire w = new_wire();
+    open_connection(&w);
+    fl_conn_heartbeats hb = { .conn = CLIENT ":40312" };
+    uint32_t cseq = 1015, bseq = 5005;
+    for (uint64_t k = 1; k <= 2; k++) {
+        probe(&w, &hb, (6 * k - 4) * S, cseq, bseq);
+        probe(&w, &hb, (6 * k - 2) * S, cseq, bseq);
+        exchange(&w, &hb, 6 * k * S, &cseq, &bseq);
+    }
+    probe(&w, &hb, 14 * S, cseq, bseq);
+    cr_expect_eq(hb.ping_ns[0], 12 * S);
+    cr_expect_eq(hb.ping_ns[1], 6 * S);
+    cr_expect_eq(hb.probe_ns[0], 14 * S);
+    cr_expect_eq(hb.probe_ns[1], 10 * S);
+    cr_expect_eq(hb.mqtt_packets, 6);
+    cr_expect_eq(hb.tcp_packets, 10);
+    cr_expect_eq(hb.tcp_packets_at_ping, 8, "the four probes and answers before the last PINGREQ");
+    cr_expect_eq(hb.tcp_bytes_at_ping, 8 * 66);
+}
+
+/* A connection's wire entry with pings every period from up + period while
+ * they are before end, as a client with that Keep Alive sends them. */
+static fl_conn_heartbeats pinging(const char *conn, uint64_t up, uint64_t period, uint64_t end)
+{
+    fl_conn_heartbeats hb = { .conn = "" };
+    snprintf(hb.conn, sizeof hb.conn, "%s", conn);
+    for (uint64_t t = up + period; t <= end; t += period) {
+        hb.ping_ns[1] = hb.ping_ns[0];
+        hb.ping_ns[0] = t;
+        hb.mqtt_packets += 3;
+        hb.mqtt_bytes += 202;
+    }
+    return hb;
+}
+
+static fl_analysis *connected(const char *const *conns, const uint64_t *up, size_t n, uint64_t end)
+{
+    fl_analysis *a = fl_analysis_new();
+    for (size_t i = 0; i < n; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "c%zu", i);
+        add(a, CONNECT, id, conns[i], (long)up[i]);
+        add(a, CONNECTED, id, conns[i], (long)up[i]);
+    }
+    static const char *const elsewhere[] = { "198.18.9.9" };
+    fl_truth truth = { .kind = "cable-pull", .target = "x", .inject_ns = 1000, .addrs = elsewhere, .naddrs = 1,
+                       .broker_side = true, .client_side = true };
+    fl_report *r = fl_report_new();
+    cr_assert_eq(fl_analysis_report(a, &truth, 1, 0, end, r), 0);
+    fl_report_free(r);
+    return a;
+}
+
+/* quickstart with its connects spread over a Keep Alive of 3 s: up at 0, 1
+ * and 2 s, counted until 14.1 s. Each sent 4 PINGREQs (at up + 3, 6, 9, 12 s)
+ * and is in the 5th period at the end. Over whole cycles that is 3 packets
+ * every 3 s, the model's 3600 an hour; over each one's whole time it would be
+ * 36 packets in 39.3 s, 3297 an hour. */
+Test(heartbeats, overhead_counts_whole_heartbeat_cycles)
+{
+    static const char *const conns[] = { "198.18.2.1:2000", "198.18.2.1:2001", "198.18.2.1:2002" };
+    const uint64_t up[] = { 0, 1 * S, 2 * S }, end = 14100 * S / 1000;
+    fl_analysis *a = connected(conns, up, 3, end);
+    fl_conn_heartbeats hb[3];
+    for (size_t i = 0; i < 3; i++)
+        hb[i] = pinging(conns[i], up[i], 3 * S, end);
+    fl_idle_overhead o;
+    fl_analysis_idle_overhead(a, hb, 3, end, &o);
+    cr_expect_eq(o.connections, 3);
+    cr_expect_float_eq(o.mqtt_packets, 36, 1e-9);
+    cr_expect_float_eq(o.connection_hours * 3600, 36, 1e-9, "hours %.9f", o.connection_hours);
+    cr_expect_float_eq(o.mqtt_packets / o.connection_hours, 3600, 1e-6);
+    cr_expect_float_eq(fl_analysis_idle_hours(a, hb, 3, NULL, end), o.connection_hours, 1e-12,
+                       "the model's weights over the same hours");
+    fl_analysis_free(a);
+}
+
+/* The tcp probes count until the last PINGREQ, like the hours (Go's 2 s
+ * probes between 6 s pings: 2 probes a cycle); a silence longer than 1.5 of
+ * the connection's cycles is a missed heartbeat and counts; a connection
+ * with probes only ends at its last probe; one with no heartbeat counts its
+ * whole time. */
+Test(heartbeats, overhead_cycles_of_probes_and_missed_heartbeats)
+{
+    static const char *const conns[] = { "198.18.2.1:3000", "198.18.2.1:3001", "198.18.2.1:3002",
+                                         "198.18.2.1:3003" };
+    const uint64_t up[] = { 0, 0, 0, 0 }, end = 15 * S;
+    fl_analysis *a = connected(conns, up, 4, end);
+    fl_conn_heartbeats hb[4];
+    /* pings at 6, 12; probes at 2, 4, 8, 10 and 14 s */
+    hb[0] = pinging(conns[0], 0, 6 * S, end);
+    hb[0].tcp_packets = 10, hb[0].tcp_bytes = 660;
+    hb[0].tcp_packets_at_ping = 8, hb[0].tcp_bytes_at_ping = 528;
+    hb[0].probe_ns[0] = 14 * S, hb[0].probe_ns[1] = 10 * S;
+    /* pings at 3 and 6 s, then silence for 9 s: 6 packets over 15 s */
+    hb[1] = pinging(conns[1], 0, 3 * S, 6 * S);
+    /* probes only, every 2 s: the last at 14 s */
+    hb[2] = (fl_conn_heartbeats){ .conn = "198.18.2.1:3002", .tcp_packets = 14, .tcp_bytes = 924,
+                                    .probe_ns = { 14 * S, 12 * S } };
+    /* nothing */
+    hb[3] = (fl_conn_heartbeats){ .conn = "198.18.2.1:3003" };
+    fl_idle_overhead o;
+    fl_analysis_idle_overhead(a, hb, 4, end, &o);
+    cr_expect_eq(o.connections, 4);
+    cr_expect_float_eq(o.connection_hours * 3600, 12 + 15 + 14 + 15, 1e-9, "seconds %.9f", o.connection_hours * 3600);
+    cr_expect_float_eq(o.mqtt_packets, 6 + 6, 1e-9);
+    cr_expect_float_eq(o.tcp_packets, 8 + 14, 1e-9);
+    cr_expect_float_eq(o.tcp_bytes, 528 + 924, 1e-9);
+    fl_analysis_free(a);
 }

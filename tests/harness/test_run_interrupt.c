@@ -27,8 +27,9 @@ Test(run, sigint_writes_incomplete_report, .timeout = 60)
               "-o", report, (char *)NULL);
         _exit(127);
     }
-    /* Let it reach the measuring phase (it connects in well under a second). */
-    struct timespec ts = { 3, 0 };
+    /* Let it reach the measuring phase (its connects are spread over a Keep
+     * Alive of 3 s: measuring after about 3 s). */
+    struct timespec ts = { 5, 0 };
     nanosleep(&ts, NULL);
     kill(pid, SIGINT);
     int status;

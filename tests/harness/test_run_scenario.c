@@ -72,8 +72,10 @@ static void check_broker_scheduling(json_t *report)
 
 /* quickstart's untouched host: the heartbeat traffic counted on the broker's
  * wire matches the model's (KA 3 s: 1200 exchanges of PINGREQ 68, PINGRESP
- * 68 and a bare ACK 66 bytes an hour) within 10 %: a short run counts whole
- * exchanges. */
+ * 68 and a bare ACK 66 bytes an hour) within 5 %: the overhead counts each
+ * connection's whole heartbeat cycles, so the phase at which the run ends
+ * (spread by connect_spread) does not show; over each connection's whole
+ * time it would be 11 % short. */
 static void check_idle_overhead(json_t *report)
 {
     json_t *oh = json_object_get(report, "overhead");
@@ -87,8 +89,8 @@ static void check_idle_overhead(json_t *report)
         double measured = json_number_value(json_object_get(mqtt, what[i][0]));
         double predicted = json_number_value(json_object_get(model, what[i][1]));
         cr_expect_gt(predicted, 0, "model %s", what[i][1]);
-        cr_expect(measured >= 0.9 * predicted && measured <= 1.1 * predicted, "mqtt %s %.0f, model %.0f", what[i][0],
-                  measured, predicted);
+        cr_expect(measured >= 0.95 * predicted && measured <= 1.05 * predicted, "mqtt %s %.0f, model %.0f",
+                  what[i][0], measured, predicted);
     }
 }
 

@@ -1,6 +1,7 @@
 /* The writers: JSON against docs/report.schema.json, the terminal summary
  * (aligned, colour only when asked), Markdown and JUnit XML. */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,6 +165,39 @@ Test(output, summary_plain_and_coloured)
     cr_assert_not_null(strstr(coloured, "\033[0m"));
     free(plain);
     free(coloured);
+    fl_report_free(r);
+}
+
+/* Every line of a summary at 80 columns, also where the text runs long: a
+ * broken run's reason, a standing fault's generations, a slow recovery of
+ * many connections. Continuation lines are indented. */
+Test(output, summary_long_lines_wrap_at_80_columns)
+{
+    fl_report *r = fixture_report();
+    fl_report_set_complete(r, false);
+    fl_report_set_broken(r, "only 3 of 19000 clients connected within 20 s ($.connect_timeout); process logs: "
+                            "/tmp/flatline-fl123456-AbCdEf/");
+    fl_report_fault *f = fl_report_fault_at(r, 0);
+    for (int i = 0; i < 150; i++)
+        cr_assert_eq(fl_report_fault_recovered(f, 930.25), 0);
+    cr_assert_eq(fl_report_fault_generation(f, 1, 4.0), 0);
+    cr_assert_eq(fl_report_fault_generation(f, 2, NAN), 0);
+    char err[256];
+    cr_assert_geq(fl_report_finish(r, err, sizeof err), 0, "%s", err);
+    char *plain = render_summary(r, false);
+    size_t continued = 0;
+    for (const char *l = plain; *l;) {
+        const char *nl = strchr(l, '\n');
+        size_t n = nl ? (size_t)(nl - l) : strlen(l);
+        cr_expect_leq(n, 80, "a line over 80 columns: %.*s", (int)n, l);
+        continued += strncmp(l, "    ", 4) == 0;
+        l += n + (nl != NULL);
+    }
+    cr_expect_geq(continued, 3, "the long lines continue indented:\n%s", plain);
+    cr_expect_not_null(strstr(plain, "cut again after reconnecting"), "%s", plain);
+    cr_expect_not_null(strstr(plain, "/tmp/flatline-fl123456-AbCdEf/"), "%s", plain);
+    cr_expect_not_null(strstr(plain, "recovery after fault 0: 152 reconnected"), "%s", plain);
+    free(plain);
     fl_report_free(r);
 }
 
