@@ -1,0 +1,104 @@
+/* The client coming back with the same client id while the broker still
+ * holds its dead connection (docs/model.md "Reconnect"): when its new
+ * connection can first reach the broker, at one phase of the heartbeat, and
+ * what that does to the ghost. The new CONNECT takes the old connection over
+ * (MQTT 3.1.1 and 5, section 3.1.4) unless the broker rejects duplicates; if
+ * the client's stack picked the dead connection's source port, the SYN itself
+ * meets the ghost socket, whose challenge ACK the client's stack answers with
+ * an RST, and the broker reads `reset` (RFC 5961 section 4, RFC 793). */
+#include "model/internal.h"
+
+#include <math.h>
+
+/* When the client's new connection first reaches the broker, seconds after
+ * the fault. sure: it comes by hi (the client certainly tries, and the path
+ * is open); otherwise it may come, or not. */
+typedef struct arrival {
+    double lo, hi;
+    bool sure;
+} arrival;
+
+/* power-loss with a reboot: the runner starts the host's clients again at the
+ * reboot (harness/run/run_faults.c heal()), and they connect at once. */
+static bool after_reboot(const fl_model_config *c, arrival *a)
+{
+    if (c->fault != FL_MF_POWER_LOSS || !(c->reboot_after_s > 0))
+        return false;
+    a->lo = c->reboot_after_s + c->reconnect.boot_lo_s;
+    a->sure = c->reconnect.boot_hi_s > 0;
+    a->hi = a->sure ? c->reboot_after_s + c->reconnect.boot_hi_s + USER_TIMER_SLACK_S : INF;
+    return true;
+}
+
+/* The longest the path can be open before an attempting client's next SYN
+ * leaves: inside an attempt the gaps double (1, 2, 4, ... s, each arm up to
+ * its timer slot late); after the attempt's last SYN comes the rest of the
+ * attempt, the wait and the ramp before the next attempt's first. An attempt
+ * that fails sooner (EHOSTUNREACH once the neighbour entry fails, as a cable
+ * pull or a partition on the bridge makes it; ENETUNREACH at once) only
+ * shortens a gap. */
+static double longest_syn_gap(const fl_model_config *c)
+{
+    double len = fmin(c->reconnect.attempt_s, SYN_GIVE_UP_S), t = 0, gap = 0;
+    for (double step = SYN_RTO_S; t + step < len - 1e-9; step *= 2) {
+        gap = fmax(gap, step + fl_model_timer_slack_s(step));
+        t += step;
+    }
+    return fmax(gap, len - t + c->reconnect.retry_delay_hi_s + c->reconnect.ramp_s + USER_TIMER_SLACK_S);
+}
+
+/* A silent fault that heals: the client reconnects after noticing the death
+ * itself (its own candidates at this same phase), and its SYNs pass once the
+ * fault has healed. */
+static bool after_heal(const fl_model_config *c, const derived *d, const phase *ph, arrival *a)
+{
+    double heal = c->fault_duration_s;
+    if (c->fault != FL_MF_SILENT || !c->reconnect.enabled || !(heal > 0))
+        return false;
+    cand cs[MAX_CANDS];
+    int n = fl_model__client_cands(c, d, ph, cs);
+    double det_lo = INF, det_hi = INF;
+    for (int i = 0; i < n; i++) {
+        det_lo = fmin(det_lo, cs[i].lo);
+        if (!cs[i].maybe)
+            det_hi = fmin(det_hi, cs[i].hi);
+    }
+    if (!(det_lo < heal))
+        return false; /* it heals before the client can notice: the connection carries on */
+    /* The wait and the connect ramp are user-space timers; the CONNECT (or
+     * the reset a reused port provokes) reaches the broker a SYN, a SYN-ACK
+     * and an ACK after the SYN left. */
+    double first = det_lo + c->reconnect.delay_lo_s;
+    double last = det_hi + c->reconnect.delay_hi_s + c->reconnect.ramp_s + 2 * USER_TIMER_SLACK_S;
+    double handshake = 1.5 * c->rtt_s + USER_TIMER_SLACK_S;
+    a->lo = fmax(heal, first) + handshake;
+    /* An attempt that started during the fault lost its SYNs; the next one
+     * leaves within the longest gap after the heal. */
+    a->hi = (first >= heal ? last : fmax(last, heal + longest_syn_gap(c))) + handshake;
+    a->sure = det_hi <= heal; /* it surely noticed while the fault stood */
+    return true;
+}
+
+static void add(cand *cs, int *n, fl_detector det, double lo, double hi, bool maybe)
+{
+    if (*n < MAX_CANDS)
+        cs[(*n)++] = (cand){ det, lo, hi, maybe };
+}
+
+int fl_model__reconnect_cands(const fl_model_config *c, const derived *d, const phase *ph, cand *cs, int n)
+{
+    arrival a;
+    if (c->reference != FL_REF_FAULT || !(after_reboot(c, &a) || after_heal(c, d, ph, &a)))
+        return n;
+    bool takeover = c->broker.duplicate == FL_DUP_TAKEOVER;
+    if (takeover)
+        add(cs, &n, FL_DET_TAKEOVER, a.lo, a.hi, !a.sure);
+    /* A reused port resets the ghost when the first SYN that passes arrives:
+     * as early as a fresh port's CONNECT (that client's own CONNECT follows a
+     * SYN retransmission, 1 s later, and finds the ghost gone). Which port the
+     * stack picks is not known: maybe. With duplicates rejected, every retry
+     * after a refused CONNECT may pick one, until the ghost is gone. */
+    bool retries = !takeover && c->reconnect.enabled;
+    add(cs, &n, FL_DET_RESET, a.lo, retries ? INF : a.hi, true);
+    return n;
+}
