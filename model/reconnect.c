@@ -47,35 +47,47 @@ static double longest_syn_gap(const fl_model_config *c)
     return fmax(gap, len - t + c->reconnect.retry_delay_hi_s + c->reconnect.ramp_s + USER_TIMER_SLACK_S);
 }
 
-/* A silent fault that heals: the client reconnects after noticing the death
- * itself (its own candidates at this same phase), and its SYNs pass once the
- * fault has healed. */
-static bool after_heal(const fl_model_config *c, const derived *d, const phase *ph, arrival *a)
+/* The client's own detection at one phase of a silent fault that heals. */
+typedef struct death {
+    double lo, hi;      /* it notices between lo and hi (hi INF: it may not) */
+    double by_timer_lo; /* the earliest its own timer gives up (a ping unanswered), INF: never */
+} death;
+
+static bool heals(const fl_model_config *c) { return c->fault == FL_MF_SILENT && c->fault_duration_s > 0; }
+
+static death client_death(const fl_model_config *c, const derived *d, const phase *ph)
 {
-    double heal = c->fault_duration_s;
-    if (c->fault != FL_MF_SILENT || !c->reconnect.enabled || !(heal > 0))
-        return false;
     cand cs[MAX_CANDS];
     int n = fl_model__client_cands(c, d, ph, cs);
-    double det_lo = INF, det_hi = INF;
+    death dt = { INF, INF, INF };
     for (int i = 0; i < n; i++) {
-        det_lo = fmin(det_lo, cs[i].lo);
+        dt.lo = fmin(dt.lo, cs[i].lo);
         if (!cs[i].maybe)
-            det_hi = fmin(det_hi, cs[i].hi);
+            dt.hi = fmin(dt.hi, cs[i].hi);
+        if (cs[i].det == FL_DET_PING_TIMEOUT)
+            dt.by_timer_lo = fmin(dt.by_timer_lo, cs[i].lo);
     }
-    if (!(det_lo < heal))
-        return false; /* it heals before the client can notice: the connection carries on */
+    return dt;
+}
+
+/* A silent fault that heals: the client reconnects after noticing the death
+ * itself (at this same phase), and its SYNs pass once the fault has healed. */
+static bool after_heal(const fl_model_config *c, const death *dt, arrival *a)
+{
+    double heal = c->fault_duration_s;
+    if (!c->reconnect.enabled || !(dt->lo < heal))
+        return false; /* no reconnect, or it heals before the client can notice: it carries on */
     /* The wait and the connect ramp are user-space timers; the CONNECT (or
      * the reset a reused port provokes) reaches the broker a SYN, a SYN-ACK
      * and an ACK after the SYN left. */
-    double first = det_lo + c->reconnect.delay_lo_s;
-    double last = det_hi + c->reconnect.delay_hi_s + c->reconnect.ramp_s + 2 * USER_TIMER_SLACK_S;
+    double first = dt->lo + c->reconnect.delay_lo_s;
+    double last = dt->hi + c->reconnect.delay_hi_s + c->reconnect.ramp_s + 2 * USER_TIMER_SLACK_S;
     double handshake = 1.5 * c->rtt_s + USER_TIMER_SLACK_S;
     a->lo = fmax(heal, first) + handshake;
     /* An attempt that started during the fault lost its SYNs; the next one
      * leaves within the longest gap after the heal. */
     a->hi = (first >= heal ? last : fmax(last, heal + longest_syn_gap(c))) + handshake;
-    a->sure = det_hi <= heal; /* it surely noticed while the fault stood */
+    a->sure = dt->hi <= heal; /* it surely noticed while the fault stood */
     return true;
 }
 
@@ -85,10 +97,32 @@ static void add(cand *cs, int *n, fl_detector det, double lo, double hi, bool ma
         cs[(*n)++] = (cand){ det, lo, hi, maybe };
 }
 
+/* A client whose own timer gave up before the heal closed its socket with
+ * the ping unacknowledged: its kernel keeps the orphan (FIN_WAIT1) and
+ * retransmits the ping and the FIN, which pass once the fault heals. The
+ * broker reads them and answers; the orphan, shut for reading, answers data
+ * with RST (net/ipv4/tcp_input.c tcp_rcv_state_process, TCPAbortOnData) and
+ * the broker closes with `reset` (`eof` if it acts on the FIN first). When
+ * depends on the orphan's back-off (and it may have given up): maybe, from
+ * the heal on, reconnect or not. */
+static void add_orphan(const fl_model_config *c, const death *dt, cand *cs, int *n)
+{
+    if (dt->by_timer_lo < c->fault_duration_s)
+        add(cs, n, FL_DET_RESET, c->fault_duration_s + 0.5 * c->rtt_s, INF, true);
+}
+
 int fl_model__reconnect_cands(const fl_model_config *c, const derived *d, const phase *ph, cand *cs, int n)
 {
+    if (c->reference != FL_REF_FAULT)
+        return n;
     arrival a;
-    if (c->reference != FL_REF_FAULT || !(after_reboot(c, &a) || after_heal(c, d, ph, &a)))
+    bool back = after_reboot(c, &a);
+    if (heals(c)) {
+        death dt = client_death(c, d, ph);
+        add_orphan(c, &dt, cs, &n);
+        back = after_heal(c, &dt, &a);
+    }
+    if (!back)
         return n;
     bool takeover = c->broker.duplicate == FL_DUP_TAKEOVER;
     if (takeover)
