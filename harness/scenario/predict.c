@@ -18,11 +18,11 @@
  * the runner's heal (harness/run/run_faults.c), the new process's start, each
  * client's connect and handshake (docs/model.md "Reconnect", measured on this
  * 2-core machine with scenarios/power-loss-reboot.json and copies of it):
- * flatline-swarm with 40 clients 0.013 to 0.046 s after the reboot, 0.066 to
- * 0.094 s with both cores kept busy; 1000 clients up to 0.365 s, 5000 up to
- * 1.177 s. The adapters with 40 clients: mqtt.js 1.38 s on its first start
- * (node loading its modules; 0.66 s warm), paho-python 0.34 s, paho-c 0.10 s,
- * paho-go 0.07 s, libmosquitto 0.06 s. */
+ * flatline-swarm with 40 clients 0.013 to 0.049 s after the reboot (6 runs),
+ * 0.065 to 0.094 s with both cores kept busy; 1000 clients up to 0.365 s,
+ * 5000 up to 1.177 s. The adapters with 40 clients: mqtt.js 1.38 s on its
+ * first start (node loading its modules; 0.66 s warm), paho-python 0.34 s,
+ * paho-c 0.10 s, paho-go 0.07 s, libmosquitto 0.06 s. */
 #define BOOT_SWARM_S 0.25
 #define BOOT_ADAPTER_S 3.0
 #define CONNECT_EACH_S 0.0003 /* a client more to start and connect (5000 in 1.18 s) */
