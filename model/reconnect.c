@@ -31,12 +31,13 @@ static bool after_reboot(const fl_model_config *c, arrival *a)
 }
 
 /* The longest the path can be open before an attempting client's next SYN
- * leaves: inside an attempt the gaps double (1, 2, 4, ... s, each arm up to
- * its timer slot late); after the attempt's last SYN comes the rest of the
- * attempt, the wait and the ramp before the next attempt's first. An attempt
- * that fails sooner (EHOSTUNREACH once the neighbour entry fails, as a cable
- * pull or a partition on the bridge makes it; ENETUNREACH at once) only
- * shortens a gap. */
+ * leaves. Inside an attempt the gaps double (1, 2, 4, ... s, each arm up to
+ * its timer slot late). An attempt ends before its next SYN would go (at the
+ * latest when it is given up, after its last SYN at t: the rest of the
+ * attempt), and the next one's first SYN follows the wait and the ramp. It
+ * may end sooner (EHOSTUNREACH once the neighbour entry fails, as a cable
+ * pull or a partition on the bridge makes it; ENETUNREACH at once), so the
+ * longest interval plus a wait bounds that gap too. */
 static double longest_syn_gap(const fl_model_config *c)
 {
     double len = fmin(c->reconnect.attempt_s, SYN_GIVE_UP_S), t = 0, gap = 0;
@@ -44,7 +45,7 @@ static double longest_syn_gap(const fl_model_config *c)
         gap = fmax(gap, step + fl_model_timer_slack_s(step));
         t += step;
     }
-    return fmax(gap, len - t + c->reconnect.retry_delay_hi_s + c->reconnect.ramp_s + USER_TIMER_SLACK_S);
+    return fmax(gap, len - t) + c->reconnect.retry_delay_hi_s + c->reconnect.ramp_s + USER_TIMER_SLACK_S;
 }
 
 /* The client's own detection at one phase of a silent fault that heals. */

@@ -179,6 +179,14 @@ Test(reconnect, partition_heal_reconnect_takes_over)
     assert_window(&b->by_detector[FL_DET_KEEPALIVE_TIMEOUT], 44, 45.001);
     cr_assert_eq(b->expect, FL_EXPECT_SOME, "it heals inside the window");
 
+    /* a 16 s connect timeout: SYNs 0, 1, 3, 7, 15 s in; an attempt that
+     * fails just before its SYN at 15 s waits 1 s: the longest gap is the
+     * 8 s interval (+256 ms, its timer slot) and the wait */
+    c.reconnect.attempt_s = 16;
+    p = predict(&c);
+    assert_window(&p.side[FL_SIDE_BROKER].window, 5, 5 + 8.256 + 1 + 0.001 + 0.001);
+    c.reconnect.attempt_s = 30;
+
     /* duplicates rejected: back to the keep-alive, a reset may come sooner */
     c.broker.duplicate = FL_DUP_REJECT;
     p = predict(&c);
