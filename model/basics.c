@@ -63,6 +63,7 @@ static fl_reason detector_reason(fl_detector d)
         [FL_DET_USER_TIMEOUT] = FL_REASON_USER_TIMEOUT,
         [FL_DET_RETRANSMIT_TIMEOUT] = FL_REASON_RETRANSMIT_TIMEOUT,
         [FL_DET_RESET] = FL_REASON_RESET,
+        [FL_DET_TAKEOVER] = FL_REASON_TAKEOVER,
     };
     return (unsigned)d < FL_DET_COUNT ? reasons[d] : FL_REASON_COUNT;
 }
@@ -101,6 +102,17 @@ void fl_model_config_defaults(fl_model_config *c)
     c->broker.tcp.rto_min_s = c->client.tcp.rto_min_s = 0.2;
     c->fault = FL_MF_SILENT;
     c->reference = FL_REF_FAULT;
+    c->broker.duplicate = FL_DUP_TAKEOVER;
+    c->reconnect.attempt_s = 30; /* flatline-swarm's connect timeout */
+}
+
+const char *fl_model__range(char *buf, size_t len, double lo, double hi)
+{
+    if (lo == hi)
+        snprintf(buf, len, "%g", lo);
+    else
+        snprintf(buf, len, "%g..%g", lo, hi);
+    return buf;
 }
 
 const char *fl_model__strategy_name(fl_model_strategy s)

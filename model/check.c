@@ -41,6 +41,22 @@ static int check_tcp(const fl_model_tcp *t, const char *side, char *err, size_t 
     return 0;
 }
 
+static int check_reconnect(const fl_model_config *c, char *err, size_t errlen)
+{
+    if ((unsigned)c->broker.duplicate > FL_DUP_REJECT)
+        return fail(err, errlen, "broker.duplicate: unknown policy %d", (int)c->broker.duplicate);
+    const fl_model_reconnect *r = &c->reconnect;
+    if (bad_time(r->boot_lo_s) || bad_time(r->boot_hi_s) || (r->boot_hi_s > 0 && r->boot_lo_s > r->boot_hi_s))
+        return fail(err, errlen, "reconnect.boot_lo_s/hi_s: must be times with lo <= hi (hi 0: unknown)");
+    if (bad_time(r->delay_lo_s) || bad_time(r->delay_hi_s) || r->delay_lo_s > r->delay_hi_s)
+        return fail(err, errlen, "reconnect.delay_lo_s/hi_s: must be times with lo <= hi");
+    if (bad_time(r->retry_delay_hi_s) || bad_time(r->ramp_s))
+        return fail(err, errlen, "reconnect.retry_delay_hi_s, ramp_s: must be times >= 0");
+    if (!isfinite(r->attempt_s) || (r->enabled && r->attempt_s <= 0))
+        return fail(err, errlen, "reconnect.attempt_s: must be a time > 0 (the connect timeout)");
+    return 0;
+}
+
 int fl_model__check_config(const fl_model_config *c, char *err, size_t errlen)
 {
     if (!isfinite(c->broker.grace) || c->broker.grace <= 0)
@@ -91,6 +107,8 @@ int fl_model__check_config(const fl_model_config *c, char *err, size_t errlen)
         return fail(err, errlen, "fault_duration_s: must be a time >= 0");
     if (bad_time(c->reboot_after_s))
         return fail(err, errlen, "reboot_after_s: must be a time >= 0");
+    if (check_reconnect(c, err, errlen))
+        return -1;
     if (bad_time(c->rtt_s))
         return fail(err, errlen, "rtt_s: must be a time >= 0");
     if ((unsigned)c->reference > FL_REF_LAST_RX)

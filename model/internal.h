@@ -11,7 +11,6 @@
 #include <stddef.h>
 
 #define INF INFINITY
-#define INF INFINITY
 #define TCP_RTO_MAX_S 120.0
 #define JIFFY_S (1.0 / fl_model_hz()) /* the kernel's HZ: fl_model_set_hz */
 #define USER_TIMER_SLACK_S 0.001  /* hrtimer-based epoll waits: well under 1 ms late */
@@ -52,13 +51,23 @@ typedef struct phase {
     double last_rx;   /* the last segment either side received, <= 0 */
 } phase;
 
-/* One way the side can learn of the death: between lo and hi (slack). */
+/* One way the side can learn of the death: between lo and hi (slack). A
+ * maybe candidate fires only for some connections (a reused port's reset, a
+ * reconnect that may not come): it can be first, but it bounds nothing; its
+ * hi is its own latest (INF: open-ended). */
 typedef struct cand {
     fl_detector det;
     double lo, hi;
+    bool maybe;
 } cand;
 
-#define MAX_CANDS 6
+#define MAX_CANDS 8
+
+/* A client's connect (include/net/tcp.h TCP_TIMEOUT_INIT: the SYN's first
+ * RTO is 1 s, doubled at each retransmission; net.ipv4.tcp_syn_retries 6:
+ * SYNs 0, 1, 3, ..., 63 s after the connect, ETIMEDOUT at 127 s). */
+#define SYN_RTO_S 1.0
+#define SYN_GIVE_UP_S 127.0
 
 /* Even bare veth has a measured srtt of some tens of microseconds. */
 #define MIN_RTT_S 20e-6
@@ -66,11 +75,18 @@ typedef struct cand {
 /* basics.c: how many keep-alive probes go out before the give-up (TCP_USER_TIMEOUT can cut them short). */
 int fl_model__keepalive_probes(double idle_s, double interval_s, int count, double user_timeout_s);
 const char *fl_model__strategy_name(fl_model_strategy s);
+/* "1" or "0..0.5" (seconds without the unit) into buf, for explanations. */
+const char *fl_model__range(char *buf, size_t len, double lo, double hi);
 /* check.c: 0, or -1 with the field at fault in err. */
 int fl_model__check_config(const fl_model_config *c, char *err, size_t errlen);
 /* phase.c: what a configuration implies, and one phase's candidates per side. */
 void fl_model__derive(const fl_model_config *c, derived *d);
 int fl_model__client_cands(const fl_model_config *c, const derived *d, const phase *ph, cand *cs);
 int fl_model__broker_cands(const fl_model_config *c, const derived *d, const phase *ph, cand *cs);
+/* reconnect.c: the broker's candidates from the client coming back (takeover,
+ * a reused port's reset), appended to the n in cs; returns the new count. The
+ * sweep adds them; the per-connection instant takes the reconnect from the
+ * connection's own history instead. */
+int fl_model__reconnect_cands(const fl_model_config *c, const derived *d, const phase *ph, cand *cs, int n);
 
 #endif

@@ -40,6 +40,36 @@ typedef enum fl_model_fault {
     FL_MF_DEGRADE,     /* netem degradation: no detection expected */
 } fl_model_fault;
 
+/* What a broker does with a CONNECT whose client id is already connected. */
+typedef enum fl_model_duplicate {
+    FL_DUP_TAKEOVER, /* MQTT 3.1.1 and 5, section 3.1.4: it disconnects the existing client */
+    FL_DUP_REJECT,   /* it refuses the new CONNECT and keeps the old connection (flatline-broker's
+                      * duplicate_client_id "reject"): a reconnect never ends a ghost */
+} fl_model_duplicate;
+
+/* The client coming back with the same client id while the broker still
+ * holds its dead connection: the new CONNECT takes the old one over, or
+ * its SYN on the old port resets it (docs/model.md "Reconnect"). */
+typedef struct fl_model_reconnect {
+    /* power-loss with reboot_after_s: the rebooted host's clients start
+     * again and connect at once (a new process, reconnect configured or
+     * not); their CONNECTs reach the broker boot_lo_s..boot_hi_s after
+     * the reboot (start-up, connect ramp, handshake: measured bounds in
+     * harness/scenario/predict.c). boot_hi_s 0: when is unknown (a
+     * black-box client): they may come. */
+    double boot_lo_s, boot_hi_s;
+    /* A silent fault that heals (fault_duration_s): with enabled, the
+     * client reconnects after its own detection: it waits
+     * delay_lo_s..delay_hi_s (the first attempt after a live connection),
+     * then its connect starts within ramp_s (the swarm's connect ramp).
+     * An attempt sends SYNs 0, 1, 3, 7, ... s after its start (initial
+     * RTO 1 s, doubling) and is given up after attempt_s (the connect
+     * timeout); the next one waits up to retry_delay_hi_s. */
+    bool enabled;
+    double delay_lo_s, delay_hi_s, retry_delay_hi_s;
+    double ramp_s, attempt_s;
+} fl_model_reconnect;
+
 typedef enum fl_model_reference {
     FL_REF_FAULT,   /* windows start at the fault (the phase of the heartbeat is unknown) */
     FL_REF_LAST_RX, /* windows start at the last packet the connection carried */
@@ -56,6 +86,7 @@ typedef struct fl_model_config {
         double check_interval_s, check_interval_ka, check_lag_s, check_phase_s;
         bool whole_seconds;
         double idle_timeout_s; /* application-message idle limit; 0 = off */
+        fl_model_duplicate duplicate; /* a new CONNECT with a connected client id (its driver says) */
         fl_model_tcp tcp;
     } broker;
     struct {
@@ -83,6 +114,7 @@ typedef struct fl_model_config {
         double timeout_s; /* NAT idle timeout between client and broker; 0 = no NAT */
         bool reset;       /* on expiry the NAT answers RST instead of dropping */
     } nat;
+    fl_model_reconnect reconnect;
     fl_model_fault fault;
     double fault_duration_s; /* 0 = until the end of the run */
     double reboot_after_s;   /* power-loss: the host comes back (same address, no state); 0 = never */
@@ -91,7 +123,9 @@ typedef struct fl_model_config {
 } fl_model_config;
 
 /* Sensible defaults: grace 1.5, KA 60, strategy mqtt, TCP keep-alive off,
- * retries2 15, rto_min 0.2 s, silent fault, reference = fault. */
+ * retries2 15, rto_min 0.2 s, silent fault, reference = fault; a broker that
+ * takes a duplicate client id over; no reconnect (attempt 30 s if enabled),
+ * and a rebooted client's return unknown (boot_hi_s 0). */
 void fl_model_config_defaults(fl_model_config *c);
 
 /* What noticed the death. The names are the close / dead_detected reasons of
@@ -105,6 +139,7 @@ typedef enum fl_detector {
     FL_DET_USER_TIMEOUT,
     FL_DET_RETRANSMIT_TIMEOUT,
     FL_DET_RESET,
+    FL_DET_TAKEOVER,          /* broker: the client's new CONNECT with the same client id (MQTT 3.1.4) */
     FL_DET_COUNT
 } fl_detector;
 
@@ -132,6 +167,8 @@ typedef struct fl_side_prediction {
     fl_window window;    /* nominal earliest .. latest, timer-wheel slack included in hi */
     fl_detector winner;  /* the detector that fires at the window's late end */
     unsigned winners;    /* bit (1u << detector) for every detector that can fire first */
+    unsigned maybe;      /* bit for every detector that fires only for some connections (a reused
+                          * port's reset, a reconnect that may not come): it moves lo, never hi */
     fl_window by_detector[FL_DET_COUNT]; /* each enabled detector on its own; lo = hi = INFINITY if off */
     char why[200];       /* one line: the formula that gives the window */
 } fl_side_prediction;

@@ -104,7 +104,7 @@ void fl_model__derive(const fl_model_config *c, derived *d)
 static void add_cand(cand *cs, int *n, fl_detector det, double lo, double hi)
 {
     if (*n < MAX_CANDS && isfinite(lo))
-        cs[(*n)++] = (cand){det, lo, hi};
+        cs[(*n)++] = (cand){ .det = det, .lo = lo, .hi = hi };
 }
 
 /* Tail loss probe (tcp_schedule_loss_probe, on by default): a lone segment

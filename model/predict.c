@@ -15,6 +15,7 @@ typedef struct accum {
     double worst_hi;      /* the hi of the latest phase (finite part) */
     fl_detector winner;
     unsigned winners;
+    unsigned sure, maybe; /* detectors seen as certain / as only sometimes */
     fl_window by[FL_DET_COUNT];
     bool any_never, any_detect;
 } accum;
@@ -24,36 +25,47 @@ static void accum_init(accum *a)
     a->lo = INF;
     a->hi = -INF;
     a->winner = FL_DET_NONE;
-    a->winners = 0;
+    a->winners = a->sure = a->maybe = 0;
     a->any_never = a->any_detect = false;
     for (int i = 0; i < FL_DET_COUNT; i++)
         a->by[i] = (fl_window){INF, -INF};
 }
 
+/* One phase: the side detects at the earliest candidate's lo at the soonest,
+ * and by the earliest hi of those that surely fire at the latest (a maybe
+ * candidate moves lo, never hi). */
 static void accum_add(accum *a, const cand *cs, int n)
 {
-    if (n == 0) {
-        a->any_never = true;
-        return;
-    }
-    a->any_detect = true;
     double lo = INF, hi = INF;
     fl_detector first = FL_DET_NONE;
     for (int i = 0; i < n; i++) {
         lo = fmin(lo, cs[i].lo);
-        if (cs[i].hi < hi) {
+        if (!cs[i].maybe && cs[i].hi < hi) {
             hi = cs[i].hi;
             first = cs[i].det;
         }
+    }
+    if (first == FL_DET_NONE)
+        a->any_never = true; /* nothing certain: it may go unnoticed */
+    if (n == 0)
+        return;
+    a->any_detect = true;
+    for (int i = 0; i < n; i++) {
+        unsigned bit = 1u << cs[i].det;
+        /* An open-ended maybe (every retry's SYN) lasts as long as the ghost. */
+        double own_hi = cs[i].maybe && !isfinite(cs[i].hi) ? fmax(cs[i].lo, hi) : cs[i].hi;
         fl_window *b = &a->by[cs[i].det];
         b->lo_s = fmin(b->lo_s, cs[i].lo);
-        b->hi_s = fmax(b->hi_s, cs[i].hi);
-    }
-    for (int i = 0; i < n; i++)
+        b->hi_s = fmax(b->hi_s, own_hi);
         if (cs[i].lo <= hi)
-            a->winners |= 1u << cs[i].det;
+            a->winners |= bit;
+        if (cs[i].maybe)
+            a->maybe |= bit;
+        else
+            a->sure |= bit;
+    }
     a->lo = fmin(a->lo, lo);
-    if (hi > a->hi) {
+    if (first != FL_DET_NONE && hi > a->hi) {
         a->hi = hi;
         a->winner = first;
     }
@@ -79,6 +91,14 @@ static size_t phase_points(double a, double b, double kmin, double *out, size_t 
         }
     }
     return n;
+}
+
+/* The broker in the sweep: its own timers, and the client coming back
+ * (reconnect.c). The per-connection instant reads the reconnect from the
+ * connection's history instead. */
+static int broker_sweep_cands(const fl_model_config *c, const derived *d, const phase *ph, cand *cs)
+{
+    return fl_model__reconnect_cands(c, d, ph, cs, fl_model__broker_cands(c, d, ph, cs));
 }
 
 static void sweep(const fl_model_config *c, const derived *d, cands_fn fn, accum *a)
@@ -178,6 +198,19 @@ static void explain(const fl_model_config *c, const derived *d, fl_side side, fl
         snprintf(buf, len, "RST answers the first packet sent %s",
                  c->fault == FL_MF_POWER_LOSS ? "after the reboot" : "after the NAT lost the mapping");
         break;
+    case FL_DET_TAKEOVER: {
+        char r[48];
+        if (c->fault == FL_MF_POWER_LOSS)
+            snprintf(buf, len, "takeover (MQTT 3.1.4): the rebooted clients' CONNECTs %s s after the reboot at %g s",
+                     fl_model__range(r, sizeof r, c->reconnect.boot_lo_s, c->reconnect.boot_hi_s), c->reboot_after_s);
+        else
+            snprintf(buf, len,
+                     "takeover (MQTT 3.1.4): the client reconnects %s s after it noticed; its CONNECT passes once "
+                     "the fault heals at %g s",
+                     fl_model__range(r, sizeof r, c->reconnect.delay_lo_s, c->reconnect.delay_hi_s),
+                     c->fault_duration_s);
+        break;
+    }
     default:
         snprintf(buf, len, "nothing detects it: no keep-alive, no ping, no data in flight");
         break;
@@ -193,6 +226,7 @@ static void finish_side(const fl_model_config *c, const derived *d, fl_side side
     for (int i = 0; i < FL_DET_COUNT; i++)
         sp->by_detector[i] = isfinite(a->by[i].lo_s) ? a->by[i] : (fl_window){INF, INF};
     sp->winners = a->winners;
+    sp->maybe = a->maybe & ~a->sure;
     if (!a->any_detect) {
         sp->window = (fl_window){INF, INF};
         sp->winner = FL_DET_NONE;
@@ -315,7 +349,7 @@ int fl_model_predict(const fl_model_config *c, fl_prediction *p, char *err, size
 
     accum a;
     accum_init(&a);
-    sweep(c, &d, fl_model__broker_cands, &a);
+    sweep(c, &d, broker_sweep_cands, &a);
     finish_side(c, &d, FL_SIDE_BROKER, &a, &p->side[FL_SIDE_BROKER]);
 
     if (c->fault == FL_MF_POWER_LOSS) {

@@ -38,18 +38,58 @@ static void fmt_tcp(char *buf, size_t len, const fl_model_tcp *t)
         snprintf(buf + n, len - (size_t)n, ", retries2 %d", t->retries2);
 }
 
-int fl_model_print(const fl_model_config *c, const fl_prediction *p, FILE *out)
+/* What a detector that did not end the window could do on its own. */
+static const char *loser_note(const fl_side_prediction *sp, int d)
+{
+    bool first = (sp->winners >> d) & 1, maybe = (sp->maybe >> d) & 1;
+    if (maybe)
+        return first ? "not always; can end it first" : "not always; never first here";
+    return first ? "on its own; can also end it first" : "on its own; never first here";
+}
+
+/* The fault's line: its kind, when it heals or the host boots again. */
+static void print_fault(const fl_model_config *c, FILE *out)
 {
     static const char *const faults[] = {"silent (cable-pull/partition)", "power-loss", "nat-expire",
                                          "nat-timeout", "degrade"};
+    char more[64] = "";
+    if (c->fault == FL_MF_POWER_LOSS && c->reboot_after_s > 0)
+        snprintf(more, sizeof more, ", reboot after %g s", c->reboot_after_s);
+    else if (c->fault_duration_s > 0)
+        snprintf(more, sizeof more, ", heals after %g s", c->fault_duration_s);
+    fprintf(out, "fault:   %s%s, windows from the %s\n", faults[c->fault], more,
+            c->reference == FL_REF_FAULT ? "fault" : "last packet");
+}
+
+/* The client coming back, when the configuration says it does. */
+static void print_reconnect(const fl_model_config *c, FILE *out)
+{
+    const fl_model_reconnect *r = &c->reconnect;
+    const char *dup = c->broker.duplicate == FL_DUP_REJECT ? "rejects" : "takes over";
+    char range[48];
+    if (c->fault == FL_MF_POWER_LOSS && c->reboot_after_s > 0) {
+        if (r->boot_hi_s > 0)
+            fprintf(out, "return:  CONNECTs %s s after the reboot; the broker %s a duplicate client id\n",
+                    fl_model__range(range, sizeof range, r->boot_lo_s, r->boot_hi_s), dup);
+        else
+            fprintf(out, "return:  unknown after the reboot; the broker %s a duplicate client id\n", dup);
+    } else if (r->enabled && c->fault_duration_s > 0 && c->fault == FL_MF_SILENT) {
+        fprintf(out, "return:  reconnect %s s after noticing, attempts of %g s; the broker %s a duplicate client id\n",
+                fl_model__range(range, sizeof range, r->delay_lo_s, r->delay_hi_s), r->attempt_s, dup);
+    }
+}
+
+int fl_model_print(const fl_model_config *c, const fl_prediction *p, FILE *out)
+{
     char a[96], b[96];
     fmt_tcp(a, sizeof a, &c->broker.tcp);
     fmt_tcp(b, sizeof b, &c->client.tcp);
     fprintf(out, "broker:  grace %g, %s\n", c->broker.grace, a);
     fprintf(out, "client:  KeepAlive %g s, strategy %s, %s\n", c->client.keepalive_s,
             fl_model__strategy_name(c->client.strategy), b);
-    fprintf(out, "fault:   %s, windows from the %s\n\n", faults[c->fault],
-            c->reference == FL_REF_FAULT ? "fault" : "last packet");
+    print_fault(c, out);
+    print_reconnect(c, out);
+    fprintf(out, "\n");
     fprintf(out, "%-7s %-7s %10s %10s  %-18s %s\n", "side", "expect", "earliest", "latest", "detector", "why");
     for (int s = 0; s < FL_SIDE_COUNT; s++) {
         const fl_side_prediction *sp = &p->side[s];
@@ -69,7 +109,7 @@ int fl_model_print(const fl_model_config *c, const fl_prediction *p, FILE *out)
             fmt_time(a, sizeof a, w->lo_s);
             fmt_time(b, sizeof b, w->hi_s);
             fprintf(out, "%-7s %-7s %10s %10s  %-18s %s\n", "", "", a, b, fl_detector_name((fl_detector)d),
-                    (sp->winners >> d) & 1 ? "on its own; can also end it first" : "on its own; never first here");
+                    loser_note(sp, d));
         }
     }
     const fl_overhead *o = &p->overhead;

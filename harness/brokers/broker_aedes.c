@@ -55,6 +55,14 @@ static void rule(const json_t *broker, fl_model_config *cfg)
     cfg->broker.check_lag_s = 0.02;
 }
 
+/* Takeover: aedes.js registerClient closes this.clients[client.id]
+ * ("[MQTT-3.1.4-2]") before registering the new client (1.2.0). */
+static fl_model_duplicate duplicate(const json_t *broker)
+{
+    (void)broker;
+    return FL_DUP_TAKEOVER;
+}
+
 static int prepare(const fl_broker_site *site, fl_broker_launch *out, char *err, size_t errlen)
 {
     char node[PATH_MAX], path[PATH_MAX], port[8];
@@ -81,5 +89,6 @@ const fl_broker_driver fl_broker_aedes = {
     .installed = installed,
     .validate = validate,
     .rule = rule,
+    .duplicate = duplicate,
     .prepare = prepare,
 };

@@ -89,6 +89,15 @@ static void rule(const json_t *broker, fl_model_config *cfg)
     cfg->broker.whole_seconds = json_is_true(json_object_get(m, "whole_seconds"));
 }
 
+/* A black box keeps the MQTT rule, as its keep-alive does by default: the
+ * spec's takeover (MQTT 3.1.1 and 5, section 3.1.4). A broker that refuses
+ * duplicates shows as detections outside the window. */
+static fl_model_duplicate duplicate(const json_t *broker)
+{
+    (void)broker;
+    return FL_DUP_TAKEOVER;
+}
+
 static int prepare(const fl_broker_site *site, fl_broker_launch *out, char *err, size_t errlen)
 {
     const json_t *cmd = json_object_get(site->broker, "command");
@@ -117,5 +126,6 @@ const fl_broker_driver fl_broker_command = {
     .installed = installed,
     .validate = validate,
     .rule = rule,
+    .duplicate = duplicate,
     .prepare = prepare,
 };

@@ -74,6 +74,15 @@ static char *config(const fl_broker_site *site)
     return text;
 }
 
+/* Always the spec's takeover: src/handle_connect.c finds the connected
+ * context with the same id, logs "Client %s already connected, closing old
+ * connection." and disconnects it (validate refuses "reject"). */
+static fl_model_duplicate duplicate(const json_t *broker)
+{
+    (void)broker;
+    return FL_DUP_TAKEOVER;
+}
+
 static int prepare(const fl_broker_site *site, fl_broker_launch *out, char *err, size_t errlen)
 {
     char *text = config(site), path[PATH_MAX];
@@ -101,5 +110,6 @@ const fl_broker_driver fl_broker_mosquitto = {
     .installed = installed,
     .validate = validate,
     .rule = rule,
+    .duplicate = duplicate,
     .prepare = prepare,
 };

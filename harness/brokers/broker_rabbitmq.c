@@ -51,6 +51,16 @@ static void rule(const json_t *broker, fl_model_config *cfg)
     cfg->broker.check_lag_s = 0.05;
 }
 
+/* Takeover: mqtt_machine:apply({register, ClientId, Pid}) finds the old
+ * pid and casts duplicate_id to it; rabbit_mqtt_reader:handle_cast(duplicate_id)
+ * logs "MQTT disconnecting client ... with duplicate id" and stops (3.10.8
+ * beams, abstract code read with beam_lib:chunks). */
+static fl_model_duplicate duplicate(const json_t *broker)
+{
+    (void)broker;
+    return FL_DUP_TAKEOVER;
+}
+
 static int prepare(const fl_broker_site *site, fl_broker_launch *out, char *err, size_t errlen)
 {
     char dir[PATH_MAX - 64], path[PATH_MAX], text[512];
@@ -119,5 +129,6 @@ const fl_broker_driver fl_broker_rabbitmq = {
     .installed = installed,
     .validate = validate,
     .rule = rule,
+    .duplicate = duplicate,
     .prepare = prepare,
 };

@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "harness/brokers/brokers_internal.h"
@@ -27,6 +28,15 @@ static void rule(const json_t *broker, fl_model_config *cfg)
 {
     const json_t *g = json_object_get(json_object_get(broker, "options"), "grace");
     cfg->broker.grace = json_is_number(g) ? json_number_value(g) : 1.5;
+}
+
+/* The option duplicate_client_id (broker/config.c): "takeover" by default,
+ * or "reject" (broker/protocol.c then refuses the newcomer, `rejected_duplicate`,
+ * and the old connection stays). */
+static fl_model_duplicate duplicate(const json_t *broker)
+{
+    const json_t *d = json_object_get(json_object_get(broker, "options"), "duplicate_client_id");
+    return json_is_string(d) && strcmp(json_string_value(d), "reject") == 0 ? FL_DUP_REJECT : FL_DUP_TAKEOVER;
 }
 
 static int prepare(const fl_broker_site *site, fl_broker_launch *out, char *err, size_t errlen)
@@ -61,5 +71,6 @@ const fl_broker_driver fl_broker_reference = {
     .installed = installed,
     .validate = validate,
     .rule = rule,
+    .duplicate = duplicate,
     .prepare = prepare,
 };

@@ -2,8 +2,9 @@
  * test, one file a kind (broker_<kind>.c, the way iproute2 keeps
  * iplink_<kind>.c) and one table (brokers.c). A driver says whether its broker
  * is installed, which scenario options it takes, how it starts in the broker
- * host and when it is ready, how its closes are observed, and its keep-alive
- * rule as the parameters of the one broker timing model (model/broker_rule.h).
+ * host and when it is ready, how its closes are observed, its keep-alive
+ * rule as the parameters of the one broker timing model (model/broker_rule.h)
+ * and what it does with a duplicate client id.
  * The scenario parser, the predictor, the runner and the analysis ask the
  * driver; none of them names a kind.
  *
@@ -80,6 +81,10 @@ typedef struct fl_broker_driver {
      * whole seconds, lag, phase: model/broker_rule.h); the predictor sets
      * the rest of the broker side from the options every kind shares. */
     void (*rule)(const json_t *broker, fl_model_config *cfg);
+    /* What it does with a CONNECT whose client id is already connected: the
+     * spec's takeover, or a refusal (a reconnecting client then never ends
+     * its ghost; docs/model.md "Reconnect"). */
+    fl_model_duplicate (*duplicate)(const json_t *broker);
     /* Writes its configuration under site->workdir and fills out. Returns 0,
      * or -1 with err. */
     int (*prepare)(const fl_broker_site *site, fl_broker_launch *out, char *err, size_t errlen);

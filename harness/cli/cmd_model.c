@@ -35,6 +35,11 @@ static void usage(FILE *out)
             "  --fault K                  cable-pull (default), partition, power-loss, expire-now,\n"
             "                             nat-timeout, degrade\n"
             "  --nat-timeout S            a NAT with this idle timeout between client and broker\n"
+            "  --duration S               the fault heals after S (0 = never)\n"
+            "  --reboot-after S           power-loss whose host boots again after S; its client\n"
+            "                             connects again at once (takeover of its old connection)\n"
+            "  --reconnect S              the client reconnects S after it noticed (fixed delay)\n"
+            "  --reject-duplicates        the broker refuses a second CONNECT with the same client id\n"
             "  --will                     the client has a will: predict its delivery\n"
             "  --rtt S                    round trip on the path (0)\n"
             "  -h, --help                 this text\n\n"
@@ -174,6 +179,10 @@ int fl_cmd_model(int argc, char **argv)
         { "fault", required_argument, NULL, 'f' },
         { "nat-timeout", required_argument, NULL, 'n' },
         { "will", no_argument, NULL, 'w' },
+        { "duration", required_argument, NULL, 'D' },
+        { "reboot-after", required_argument, NULL, 'b' },
+        { "reconnect", required_argument, NULL, 'c' },
+        { "reject-duplicates", no_argument, NULL, 'j' },
         { "rtt", required_argument, NULL, 'R' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -252,6 +261,24 @@ int fl_cmd_model(int argc, char **argv)
                 return bad_value("nat-timeout", optarg, "expected seconds >= 1");
             break;
         case 'w': cfg.client.will = true; break;
+        case 'D':
+            if (!parse_number(optarg, 0, 864000, &cfg.fault_duration_s))
+                return bad_value("duration", optarg, "expected seconds >= 0");
+            break;
+        case 'b':
+            if (!parse_number(optarg, 0, 864000, &cfg.reboot_after_s) || cfg.reboot_after_s <= 0)
+                return bad_value("reboot-after", optarg, "expected seconds > 0");
+            cfg.fault = FL_MF_POWER_LOSS;
+            /* one flatline-swarm client, as a run restarts it (harness/scenario/predict.c) */
+            fl_predict_boot_window(NULL, 1, 0, &cfg.reconnect.boot_lo_s, &cfg.reconnect.boot_hi_s);
+            break;
+        case 'c':
+            if (!parse_number(optarg, 0, 86400, &v))
+                return bad_value("reconnect", optarg, "expected seconds >= 0");
+            cfg.reconnect.enabled = true;
+            cfg.reconnect.delay_lo_s = cfg.reconnect.delay_hi_s = cfg.reconnect.retry_delay_hi_s = v;
+            break;
+        case 'j': cfg.broker.duplicate = FL_DUP_REJECT; break;
         case 'R':
             if (!parse_number(optarg, 0, 60, &cfg.rtt_s))
                 return bad_value("rtt", optarg, "expected seconds, 0 to 60");

@@ -133,6 +133,17 @@ bool fl_sc_client_binds(const char *adapter)
 #endif
 }
 
+bool fl_sc_client_black_box(const char *adapter)
+{
+#ifdef FLATLINE_HAVE_ADAPTERS
+    const fl_adapter_info *a = adapter ? fl_adapter_find(adapter) : NULL;
+    return a && fl_adapter_refuses(a, "reconnect");
+#else
+    (void)adapter;
+    return false;
+#endif
+}
+
 void fl_sc_client_model(const char *adapter, unsigned keepalive_s, const json_t *options, double *wait_lo_s,
                         double *wait_hi_s)
 {

@@ -26,6 +26,11 @@ const char *fl_sc_client_program(const char *adapter);
 void fl_sc_client_model(const char *adapter, unsigned keepalive_s, const json_t *options, double *wait_lo_s,
                         double *wait_hi_s);
 
+/* Whether the adapter is a black box whose program connects and reconnects
+ * on its own terms (it refuses the group's "reconnect"): when it comes back
+ * after a reboot is not known. False for flatline-swarm. */
+bool fl_sc_client_black_box(const char *adapter);
+
 /* Whether the adapter's library can bind a local address (config "sources"). */
 bool fl_sc_client_binds(const char *adapter);
 

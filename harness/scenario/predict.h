@@ -14,6 +14,11 @@ int fl_fault_group(const fl_scenario *sc, const fl_sc_fault *f);
  * untouched connections do (their keep-alive traffic). */
 void fl_predict_group_config(const fl_scenario *sc, int gi, fl_model_config *cfg);
 
+/* When a rebooted host's clients' CONNECTs reach the broker, seconds after
+ * the reboot: clients of the adapter (NULL: flatline-swarm) restarted on the
+ * host(s), their connects spread over spread_s (measured bounds: predict.c). */
+void fl_predict_boot_window(const char *adapter, unsigned clients, double spread_s, double *lo_s, double *hi_s);
+
 /* Fills cfg for fault f. Returns 0, or -1 if the fault cuts no group. */
 int fl_predict_config(const fl_scenario *sc, const fl_sc_fault *f, fl_model_config *cfg);
 

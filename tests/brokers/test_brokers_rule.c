@@ -134,3 +134,27 @@ Test(broker_rule, kinds_against_measurements)
     fl_prediction ae = predict_kind("aedes", 4);
     cr_expect(ae.side[FL_SIDE_BROKER].window.hi_s < 6.03, "aedes to %g", ae.side[FL_SIDE_BROKER].window.hi_s);
 }
+
+/* What each kind does with a duplicate client id, as its driver tells the
+ * model: every built-in kind takes over (the spec's rule, as read in each
+ * one's source: docs/model.md "Reconnect"); the reference broker refuses the
+ * newcomer when told to. */
+static fl_model_duplicate duplicate_of(const char *kind, const char *option)
+{
+    const fl_broker_driver *d = fl_broker_driver_find(kind);
+    cr_assert_not_null(d, "%s", kind);
+    cr_assert_not_null(d->duplicate, "%s has no duplicate rule", kind);
+    json_t *b = option ? json_pack("{s:s, s:{s:s}}", "kind", kind, "options", "duplicate_client_id", option)
+                       : json_pack("{s:s, s:{}}", "kind", kind, "options");
+    fl_model_duplicate dup = d->duplicate(b);
+    json_decref(b);
+    return dup;
+}
+
+Test(broker_rule, duplicate_client_id)
+{
+    for (size_t i = 0; fl_broker_kinds[i]; i++)
+        cr_expect_eq(duplicate_of(fl_broker_kinds[i], NULL), FL_DUP_TAKEOVER, "%s", fl_broker_kinds[i]);
+    cr_expect_eq(duplicate_of("reference", "takeover"), FL_DUP_TAKEOVER);
+    cr_expect_eq(duplicate_of("reference", "reject"), FL_DUP_REJECT);
+}

@@ -92,6 +92,29 @@ Test(model, scenario_file)
     free(out);
 }
 
+/* The reconnect detector's row: the rebooted clients take their sessions
+ * over 6 s after the fault, before the keep-alive's 12 s (docs/model.md
+ * "Reconnect"); with duplicates rejected the keep-alive ends the window. */
+Test(model, reboot_takeover)
+{
+    char *out;
+    int rc = run(&out, FLATLINE " model " FLATLINE_SOURCE_DIR "/scenarios/power-loss-reboot.json");
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_expect(strstr(out, "broker  all            4 s     6.26 s  takeover"), "%s", out);
+    cr_expect(strstr(out, "return:  CONNECTs 0..0.262 s after the reboot; the broker takes over"), "%s", out);
+    cr_expect(strstr(out, "reset              not always; can end it first"), "%s", out);
+    free(out);
+    rc = run(&out, FLATLINE " model --keepalive 8 --ping-timeout 3 --reboot-after 2 --reject-duplicates");
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_expect(strstr(out, "broker  all            2 s       12 s  keepalive_timeout"), "%s", out);
+    cr_expect_not(strstr(out, "takeover "), "%s", out);
+    free(out);
+    rc = run(&out, FLATLINE " model --keepalive 8 --ping-timeout 2 --duration 6 --reconnect 1");
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_expect(strstr(out, "takeover           on its own; can also end it first"), "%s", out);
+    free(out);
+}
+
 Test(model, bad_flags)
 {
     static const char *const cases[][2] = {
@@ -101,6 +124,8 @@ Test(model, bad_flags)
         { "--fault expire-now", "--fault expire-now needs --nat-timeout" },
         { "--keepalive", "option needs a value" },
         { "--keepalive 5 x.json", "not both" },
+        { "--reboot-after 0", "--reboot-after 0: expected seconds > 0" },
+        { "--reconnect -1", "--reconnect -1: expected seconds" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *out;

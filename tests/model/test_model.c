@@ -408,7 +408,9 @@ Test(model, tolerance_and_names)
     cr_assert_not(fl_window_contains(&w, 0.68, &tol));
     cr_assert_eq(fl_detector_from_reason("user_timeout"), FL_DET_USER_TIMEOUT);
     cr_assert_eq(fl_detector_from_reason("keepalive_timeout"), FL_DET_KEEPALIVE_TIMEOUT);
-    cr_assert_eq(fl_detector_from_reason("takeover"), FL_DET_NONE);
+    cr_assert_eq(fl_detector_from_reason("takeover"), FL_DET_TAKEOVER);
+    cr_assert_str_eq(fl_detector_name(FL_DET_TAKEOVER), "takeover");
+    cr_assert_eq(fl_detector_from_reason("rejected_duplicate"), FL_DET_NONE); /* the newcomer's close, not the ghost's */
     cr_assert_str_eq(fl_side_name(FL_SIDE_WILL), "will");
 }
 
