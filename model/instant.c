@@ -5,8 +5,6 @@
 
 #include "model/internal.h"
 
-#define TCP_SYN_RTO_S 1.0 /* TCP_TIMEOUT_INIT: a SYN not answered is sent again 1 s later */
-
 /* Answered TCP keep-alive probes refresh what the kernel counts idle time
  * from (the last received segment) every idle_s while the connection is
  * otherwise quiet: the application's last read is older than the kernel's.
@@ -85,8 +83,8 @@ int fl_model_instant(const fl_model_config *cfg, fl_side side, const fl_conn_his
      * accepted; the broker reads the RST one wake-up after it, and logs the
      * accept one wake-up after the handshake. */
     if (side == FL_SIDE_BROKER && h->port_reused) {
-        double wheel = fl_model_timer_slack_s(TCP_SYN_RTO_S);
-        double syn = h->reused_accept_s - TCP_SYN_RTO_S - wheel, slack = wheel + 2 * USER_TIMER_SLACK_S;
+        double wheel = fl_model_timer_slack_s(SYN_RTO_S);
+        double syn = h->reused_accept_s - SYN_RTO_S - wheel, slack = wheel + 2 * USER_TIMER_SLACK_S;
         if (h->retried && h->retry_s >= syn && h->retry_s <= syn + slack) {
             /* the swarm logged when that attempt started */
             syn = h->retry_s;
@@ -100,7 +98,7 @@ int fl_model_instant(const fl_model_config *cfg, fl_side side, const fl_conn_his
     }
     /* The broker handles the new CONNECT in its event loop: one user-space
      * wake-up after it arrives. */
-    if (side == FL_SIDE_BROKER && h->reconnected) {
+    if (side == FL_SIDE_BROKER && h->reconnected && cfg->broker.duplicate == FL_DUP_TAKEOVER) {
         /* From its SYN (a reused port: the ghost reset) to its CONNECT (the
          * takeover), or the timer that fires in between. */
         double first = h->retried && h->retry_s < h->reconnect_s ? h->retry_s : h->reconnect_s;

@@ -28,7 +28,8 @@ typedef struct fl_conn_history {
     /* The client came back with the same client id (reconnect configured,
      * or a rebooted device): the broker takes the old session over when the
      * new CONNECT arrives (MQTT 3.1.1 section 3.1.4, MQTT 5 section 3.1.4),
-     * if no timer noticed the ghost before. */
+     * if no timer noticed the ghost before, and unless it rejects duplicates
+     * (cfg->broker.duplicate). */
     bool reconnected;
     double reconnect_s;      /* the earliest its CONNECT can have been read (the handshake done) */
     double reconnect_done_s; /* the broker had handled it (its `connect` line); <= reconnect_s: the same */

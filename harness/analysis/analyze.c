@@ -127,23 +127,30 @@ static void reconnect_attempt(fl_analysis *a, const json_t *ev, uint64_t t)
         a->cc[i].retry_at = t + u64_field(ev, "delay");
 }
 
+/* A connection from conn completed its handshake at t: if the broker had one
+ * from that address and port before, that socket was gone by then (two
+ * cannot share the four-tuple). Any accept counts, a CONNECT it then refused
+ * (a rejected duplicate) too. */
+static void reused(fl_analysis *a, const char *conn, uint64_t t)
+{
+    long prev = fl_an_lookup(a->last_broker, conn);
+    if (prev >= 0 && !a->bc[prev].reused_at && a->bc[prev].connect < t)
+        a->bc[prev].reused_at = t;
+}
+
 static int broker_connect(fl_analysis *a, const json_t *ev, uint64_t t)
 {
     if (fl_grow(&a->bc, &a->capbc, a->nbc + 1, 256) < 0)
         return -1;
     broker_conn *b = &a->bc[a->nbc];
     *b = (broker_conn){ .client_id = dup_str(ev, "client_id"), .conn = dup_str(ev, "conn"), .connect = t,
-                        .client = -1, .reused_by = -1 };
+                        .client = -1 };
     const json_t *acc = json_object_get(a->accepted, b->conn);
     if (json_is_integer(acc)) {
         b->accept = (uint64_t)json_integer_value(acc);
         json_object_del(a->accepted, b->conn);
     }
-    /* The same address and port again: the previous connection's socket
-     * was gone by this one's handshake (two cannot share the four-tuple). */
-    long prev = fl_an_lookup(a->last_broker, b->conn);
-    if (prev >= 0)
-        a->bc[prev].reused_by = (long)a->nbc;
+    reused(a, b->conn, b->accept ? b->accept : t);
     json_object_set_new(a->last_broker, b->conn, json_integer((json_int_t)a->nbc));
     json_object_set_new(a->open_broker, b->conn, json_integer((json_int_t)a->nbc));
     a->nbc++;
@@ -231,8 +238,10 @@ int fl_analysis_add(fl_analysis *a, const json_t *ev)
         }
         if (strcmp(name, "accept") == 0) {
             const char *conn = json_string_value(json_object_get(ev, "conn"));
-            if (conn)
+            if (conn) {
                 json_object_set_new(a->accepted, conn, json_integer((json_int_t)t));
+                reused(a, conn, t);
+            }
         }
         if (strcmp(name, "close") == 0)
             broker_close(a, ev, t);

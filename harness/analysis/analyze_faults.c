@@ -248,13 +248,9 @@ static void history(const fl_analysis *a, const client_conn *c, uint64_t t0, rec
     uint64_t broker_rx = b && b->last_rx ? b->last_rx : client_rx;
     h->broker_last_rx_s = seconds(t0, broker_rx);
     h->client_last_rx_s = seconds(t0, client_rx);
-    if (b && b->reused_by >= 0) {
-        const broker_conn *next = &a->bc[b->reused_by];
-        uint64_t accepted = next->accept ? next->accept : next->connect;
-        if (accepted > t0) {
-            h->port_reused = true;
-            h->reused_accept_s = seconds(t0, accepted);
-        }
+    if (b && b->reused_at > t0) {
+        h->port_reused = true;
+        h->reused_accept_s = seconds(t0, b->reused_at);
     }
     if (c->dead_last_tx && c->dead_last_tx <= t0) {
         h->client_tx_known = true;

@@ -45,7 +45,8 @@ typedef struct broker_conn {
     uint64_t accept;         /* its `accept` (the handshake completed), 0: not logged */
     uint64_t will;           /* the broker's `will` event for it: the will published, 0: none logged */
     pass_late will_late;     /* that event's pass */
-    long reused_by;          /* the broker's next connection from the same address and port, -1: none */
+    uint64_t reused_at;      /* the broker's next connection from the same address and port completed
+                              * its handshake (its accept; its CONNECT without one), 0: none */
     long client;             /* index into client_conns, -1 */
 } broker_conn;
 

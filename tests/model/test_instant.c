@@ -222,3 +222,23 @@ Test(instant, broker_reset_by_a_syn_on_its_own_port)
     cr_assert_eq(in.detector, FL_DET_KEEPALIVE_TIMEOUT);
     cr_assert_float_eq(in.at_s, 7.5, EPS);
 }
+
+/* A broker that rejects a duplicate client id keeps the ghost when the
+ * client comes back: its own deadline ends it (scenarios/ghost-reconnect). */
+Test(instant, no_takeover_where_duplicates_are_rejected)
+{
+    fl_model_config c;
+    fl_model_config_defaults(&c);
+    c.client.keepalive_s = 8;
+    fl_conn_history h = { .broker_last_rx_s = -1, .client_last_rx_s = -1, .reconnected = true, .reconnect_s = 4,
+                          .reconnect_done_s = 4.001 };
+    fl_instant in;
+    cr_assert_eq(fl_model_instant(&c, FL_SIDE_BROKER, &h, &in), 0);
+    cr_assert(in.by_reconnect);
+    cr_assert_float_eq(in.at_s, 4, EPS);
+    c.broker.duplicate = FL_DUP_REJECT;
+    cr_assert_eq(fl_model_instant(&c, FL_SIDE_BROKER, &h, &in), 0);
+    cr_assert_not(in.by_reconnect);
+    cr_assert_eq(in.detector, FL_DET_KEEPALIVE_TIMEOUT);
+    cr_assert_float_eq(in.at_s, 11, EPS);
+}
