@@ -54,6 +54,11 @@ typedef enum cc_event_kind {
 typedef struct cc_ping_chain {
     uint64_t from;
     uint32_t queued_us, cpu_wait_us;
+    /* the ping whose wake-up was latest beyond its CPU wait: its wait from
+     * stall_from for stall_span_us, stall_us of it not explained by the CPU
+     * wait (a machine stall may explain it) */
+    uint64_t stall_from;
+    uint32_t stall_span_us, stall_us;
 } cc_ping_chain;
 
 typedef struct cc_event {

@@ -210,7 +210,8 @@ int fl_loop_once(fl_loop *loop, uint64_t max_wait_ns)
         if (until < wait)
             wait = until;
     }
-    fl_wake_before_wait(&loop->wake);
+    if (loop->timers.wake)
+        fl_wake_before_wait(&loop->wake, fl_now_ns());
     int n = wait_ready(loop, wait);
     fl_wake_after_wait(&loop->wake, fl_now_ns());
     if (n < 0) {

@@ -44,10 +44,12 @@ void fl_wake_close(fl_wake *w)
     *w = (fl_wake){ .schedstat_fd = -1 };
 }
 
-void fl_wake_before_wait(fl_wake *w)
+void fl_wake_before_wait(fl_wake *w, uint64_t now_ns)
 {
-    if (w->tracking)
-        w->before_known = read_run_delay(w, &w->run_delay_before);
+    if (!w->tracking)
+        return;
+    w->wait_began_ns = now_ns;
+    w->before_known = read_run_delay(w, &w->run_delay_before);
 }
 
 void fl_wake_after_wait(fl_wake *w, uint64_t now_ns)
@@ -74,6 +76,8 @@ void fl_wake_annotate(const fl_wake *w, json_t *ev)
     uint64_t cpu;
     if (!w || !ev || !w->woke_ns)
         return;
+    if (w->wait_began_ns)
+        json_object_set_new(ev, "wait_began", json_integer((json_int_t)w->wait_began_ns));
     json_object_set_new(ev, "woke", json_integer((json_int_t)w->woke_ns));
     if (fl_wake_cpu_wait(w, &cpu))
         json_object_set_new(ev, "cpu_wait", json_integer((json_int_t)cpu));

@@ -14,7 +14,10 @@
 #include <stdint.h>
 
 typedef struct fl_wake {
-    uint64_t woke_ns; /* the pass's wait returned (0: no pass is running) */
+    /* The pass's wait began (the previous pass had ended: a deadline due
+     * before this was behind that pass's work) and returned (0: no pass is
+     * running). */
+    uint64_t wait_began_ns, woke_ns;
     /* A record that does not track (a test's) reports these as its CPU
      * wait; a tracking one reads the kernel's instead. */
     uint64_t cpu_wait_ns;
@@ -31,9 +34,9 @@ typedef struct fl_wake {
 void fl_wake_open(fl_wake *w);
 void fl_wake_close(fl_wake *w);
 
-/* Around the loop's wait: before it blocks (one read of schedstat: the only
- * cost a pass pays), and with the clock when it returned. */
-void fl_wake_before_wait(fl_wake *w);
+/* Around the loop's wait: with the clock before it blocks (and one read of
+ * schedstat: the only cost a pass pays), and when it returned. */
+void fl_wake_before_wait(fl_wake *w, uint64_t now_ns);
 void fl_wake_after_wait(fl_wake *w, uint64_t now_ns);
 
 /* How long the thread has waited for a CPU since the pass's wait began, read
@@ -41,8 +44,9 @@ void fl_wake_after_wait(fl_wake *w, uint64_t now_ns);
  * preemption in the pass so far. false when the kernel does not say. */
 bool fl_wake_cpu_wait(const fl_wake *w, uint64_t *ns);
 
-/* Adds "woke" and, when known, "cpu_wait" (ns, fl_wake_cpu_wait) to a
- * detection's event line; nothing when w is NULL or no pass is running. */
+/* Adds "wait_began", "woke" and, when known, "cpu_wait" (ns,
+ * fl_wake_cpu_wait) to a detection's event line; nothing when w is NULL or
+ * no pass is running. */
 void fl_wake_annotate(const fl_wake *w, json_t *ev);
 
 /* The thread's run_delay in ns from a schedstat line ("<cpu ns> <run_delay ns>

@@ -31,6 +31,7 @@ typedef struct metric_def {
 
 static int total_undetected(const json_t *, const json_t *, double *, bool *, char *, size_t);
 static int total_outside(const json_t *, const json_t *, double *, bool *, char *, size_t);
+static int total_unexplained(const json_t *, const json_t *, double *, bool *, char *, size_t);
 static int side_inside(const json_t *, const json_t *, double *, bool *, char *, size_t);
 static int window_lo(const json_t *, const json_t *, double *, bool *, char *, size_t);
 static int window_hi(const json_t *, const json_t *, double *, bool *, char *, size_t);
@@ -40,13 +41,14 @@ static int fault_generations(const json_t *, const json_t *, double *, bool *, c
  * (tests/reports/test_metric.c checks both, and that the line reads a value
  * from its fixture). E.g. a number of the report and a statistics object of a
  * side without a sample count of its own:
- *     { RUN, "unexplained", NUMBER, "analysis.unexplained", NULL, NULL },
+ *     { RUN, "connections.total", NUMBER, "run.connections", NULL, NULL },
  *     { SIDE, "residual_s", STATS, "residual_s", NULL, NULL },   -> faults[i].<side>.residual_s.p99 */
 static const metric_def defs[] = {
     { RUN, "false_disconnects", NUMBER, "false_disconnects.count", NULL, NULL },
     { RUN, "connections.total", NUMBER, "run.connections", NULL, NULL },
     { RUN, "undetected", FN, NULL, NULL, total_undetected },
     { RUN, "verdicts.outside", FN, NULL, NULL, total_outside },
+    { RUN, "unexplained", FN, NULL, NULL, total_unexplained },
     { RUN, "complete", NUMBER, "run.complete", NULL, NULL },
     { RUN, "overhead.packets_per_conn_hour", NUMBER, "overhead.packets_per_conn_hour", NULL, NULL },
     { RUN, "overhead.bytes_per_conn_hour", NUMBER, "overhead.bytes_per_conn_hour", NULL, NULL },
@@ -68,6 +70,7 @@ static const metric_def defs[] = {
     { SIDE, "unpredicted", NUMBER, "unpredicted", NULL, NULL },
     { SIDE, "queued", NUMBER, "queued", NULL, NULL },
     { SIDE, "cpu_waited", NUMBER, "cpu_waited", NULL, NULL },
+    { SIDE, "stalled", NUMBER, "stalled", NULL, NULL },
     { SIDE, "residual", STATS, "residual_s", "residuals", NULL },
     { SIDE, "inside", FN, NULL, NULL, side_inside },
     { SIDE, "window_lo", FN, NULL, NULL, window_lo },
@@ -138,6 +141,21 @@ static int fault_generations(const json_t *report, const json_t *obj, double *v,
     (void)report, (void)why, (void)len;
     *v = (double)json_array_size(json_object_get(obj, "generations"));
     *has = true;
+    return 0;
+}
+
+/* Every side of every fault: one expectation that every detection was what
+ * its connection's own history predicts (or its process explains). */
+static int total_unexplained(const json_t *report, const json_t *obj, double *v, bool *has, char *why, size_t len)
+{
+    (void)obj, (void)why, (void)len;
+    const json_t *faults = json_object_get(report, "faults");
+    *v = 0;
+    *has = true;
+    for (size_t i = 0; i < json_array_size(faults); i++)
+        for (int s = 0; s < NSIDES; s++)
+            *v += (double)json_integer_value(
+                json_object_get(json_object_get(json_array_get(faults, i), side_names[s]), "unexplained"));
     return 0;
 }
 

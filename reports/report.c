@@ -261,8 +261,11 @@ int fl_report_fault_residual(fl_report_fault *f, fl_side side, double residual_s
     fl_side_data *s = &f->side[side];
     double queued = late && late->queued_s > 0 ? late->queued_s : 0;
     double cpu = late && late->cpu_wait_s > 0 ? late->cpu_wait_s : 0;
-    if (residual_s < -FL_RESIDUAL_EARLY_S || residual_s > slack_s + queued + cpu)
+    double stall = late && late->stalled_s > 0 ? late->stalled_s : 0;
+    if (residual_s < -FL_RESIDUAL_EARLY_S || residual_s > slack_s + queued + cpu + stall)
         s->unexplained++;
+    else if (residual_s > slack_s + queued + cpu)
+        s->stalled++;
     else if (residual_s > slack_s + queued)
         s->cpu_waited++;
     else if (residual_s > slack_s)

@@ -71,18 +71,19 @@ void fl_report_fault_undetected(fl_report_fault *f, fl_side side, size_t count);
  * saw it: queued_s behind the process's own work after the predicted instant
  * (the rest of the event-loop pass that fired it, or its previous detection),
  * cpu_wait_s waiting for a CPU in that pass (the scheduler's run_delay,
- * core/wake.h). 0 where nothing says. */
+ * core/wake.h), stalled_s while the machine's own timers were late (the
+ * runner's probe, core/stallwatch.h). 0 where nothing says. */
 typedef struct fl_lateness {
-    double queued_s, cpu_wait_s;
+    double queued_s, cpu_wait_s, stalled_s;
 } fl_lateness;
 
 /* The per-connection prediction of a detection on side (model/instant.h):
  * residual_s = measured - predicted latency, slack_s how late the predicted
  * detector may be, late (may be NULL) what else made it later. A residual in
  * [-FL_RESIDUAL_EARLY_S, slack_s] is explained; up to queued_s more (counted
- * as queued) and then up to cpu_wait_s more (counted as cpu_waited) it is
- * explained by the process rather than the detector; any other is
- * unexplained. */
+ * as queued), then up to cpu_wait_s more (cpu_waited), then up to stalled_s
+ * more (stalled) it is explained by the process or the machine rather than
+ * the detector; any other is unexplained. */
 #define FL_RESIDUAL_EARLY_S 0.001 /* the round trip the model does not know (veth: ~50 us) and timestamping */
 int fl_report_fault_residual(fl_report_fault *f, fl_side side, double residual_s, double slack_s,
                              const fl_lateness *late);

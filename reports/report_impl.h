@@ -29,7 +29,7 @@ typedef struct fl_side_data {
     fl_samples resid; /* measured - predicted, per detection with a per-connection prediction */
     fl_stats resid_st;
     double slack_max; /* the largest slack stated for those */
-    size_t unexplained, unpredicted, queued, cpu_waited;
+    size_t unexplained, unpredicted, queued, cpu_waited, stalled;
     size_t outside;   /* detections outside the tolerant window */
     bool late_undetected; /* undetected although the window closed before the end */
     fl_verdict verdict;

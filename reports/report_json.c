@@ -61,6 +61,7 @@ static json_t *side_json(const fl_report_fault *f, int side)
     json_object_set_new(j, "unpredicted", json_integer((json_int_t)s->unpredicted));
     json_object_set_new(j, "queued", json_integer((json_int_t)s->queued));
     json_object_set_new(j, "cpu_waited", json_integer((json_int_t)s->cpu_waited));
+    json_object_set_new(j, "stalled", json_integer((json_int_t)s->stalled));
     return j;
 }
 

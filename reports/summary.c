@@ -83,16 +83,25 @@ static void residual_text(char *buf, size_t len, const fl_side_data *sd)
 static const char *verdict_cell(fl_verdict v) { return v == FL_VERDICT_NOT_APPLICABLE ? "n/a" : fl_verdict_name(v); }
 
 /* Detections later than their detector's slack that their own process's
- * record explains (reports/report.h, fl_lateness): "  late by the process,
- * not the detector: 28 behind its own work, 1 waiting for a CPU". */
+ * record or the machine's timer probe explains (reports/report.h,
+ * fl_lateness): "  late by the process, not the detector: 28 behind its own
+ * work, 1 waiting for a CPU, 2 in a machine stall". */
 static void process_late_text(char *buf, size_t len, const fl_side_data *sd)
 {
-    char q[64] = "", c[64] = "";
-    if (sd->queued)
-        snprintf(q, sizeof q, "%zu behind its own work", sd->queued);
-    if (sd->cpu_waited)
-        snprintf(c, sizeof c, "%zu waiting for a CPU", sd->cpu_waited);
-    snprintf(buf, len, "  late by the process, not the detector: %s%s%s", q, *q && *c ? ", " : "", c);
+    const struct {
+        size_t n;
+        const char *what;
+    } parts[] = { { sd->queued, "behind its own work" },
+                  { sd->cpu_waited, "waiting for a CPU" },
+                  { sd->stalled, "in a machine stall" } };
+    size_t used = (size_t)snprintf(buf, len, "  late by the process, not the detector:");
+    const char *sep = " ";
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0] && used < len; i++) {
+        if (!parts[i].n)
+            continue;
+        used += (size_t)snprintf(buf + used, len - used, "%s%zu %s", sep, parts[i].n, parts[i].what);
+        sep = ", ";
+    }
 }
 
 /* Terminal: one header row, a line per fault, a row per side (what was
@@ -132,7 +141,7 @@ static int fault_rows(const fl_report *r, fl_table *t, bool wide)
             char det[24], und[24], sur[24], p50[32], p99[32], max[32], reasons[200], model[120], win[80], res[320],
                 unx[24];
             residual_text(res, sizeof res, sd);
-            if (wide && (sd->queued || sd->cpu_waited)) {
+            if (wide && (sd->queued || sd->cpu_waited || sd->stalled)) {
                 char late[160];
                 process_late_text(late, sizeof late, sd);
                 size_t used = strlen(res);
@@ -169,7 +178,7 @@ static int fault_rows(const fl_report *r, fl_table *t, bool wide)
                     snprintf(line, sizeof line, "  residual: %s", res);
                     rc = rc ? rc : fl_table_note(t, line);
                 }
-                if (sd->queued || sd->cpu_waited) {
+                if (sd->queued || sd->cpu_waited || sd->stalled) {
                     process_late_text(line, sizeof line, sd);
                     rc = rc ? rc : fl_table_note(t, line);
                 }

@@ -1,5 +1,6 @@
 #include "harness/analysis/analyze_internal.h"
 #include "core/grow.h"
+#include "core/stallwatch.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,13 +13,22 @@ static uint64_t u64_field(const json_t *ev, const char *key)
     return json_is_integer(v) && json_integer_value(v) > 0 ? (uint64_t)json_integer_value(v) : 0;
 }
 
+static uint64_t u64_at(const json_t *arr, size_t i)
+{
+    const json_t *v = json_array_get(arr, i);
+    return json_is_integer(v) && json_integer_value(v) > 0 ? (uint64_t)json_integer_value(v) : 0;
+}
+
 pass_late fl_an_pass_late(const json_t *ev, const char *due_key)
 {
-    const json_t *cpu = json_object_get(ev, "cpu_wait");
-    return (pass_late){ .due = u64_field(ev, due_key), .woke = u64_field(ev, "woke"),
+    const json_t *cpu = json_object_get(ev, "cpu_wait"), *wake = json_object_get(ev, "pings_wake");
+    return (pass_late){ .due = u64_field(ev, due_key), .wait_began = u64_field(ev, "wait_began"),
+                        .woke = u64_field(ev, "woke"),
                         .cpu_wait = u64_field(ev, "cpu_wait"), .cpu_known = json_is_integer(cpu),
                         .chain_queued = u64_field(ev, "pings_queued"),
-                        .chain_cpu_wait = u64_field(ev, "pings_cpu_wait") };
+                        .chain_cpu_wait = u64_field(ev, "pings_cpu_wait"),
+                        .chain_wake_from = u64_at(wake, 0), .chain_wake_to = u64_at(wake, 1),
+                        .chain_wake_uncovered = u64_at(wake, 2) };
 }
 
 static char *dup_str(const json_t *ev, const char *key)
@@ -67,6 +77,7 @@ void fl_analysis_free(fl_analysis *a)
     json_decref(a->accepted);
     json_decref(a->last_broker);
     json_decref(a->wire);
+    free(a->stalls);
     free(a->busy);
     free(a);
 }
@@ -224,6 +235,13 @@ int fl_analysis_add(fl_analysis *a, const json_t *ev)
         }
         const char *kind = strcmp(name, "broker_rst") == 0 ? "reset" : strcmp(name, "broker_fin") == 0 ? "fin" : "closed";
         json_array_append_new(list, json_pack("[I, s]", (json_int_t)t, kind));
+    } else if (strcmp(src, "runner") == 0 && strcmp(name, "stall") == 0) {
+        uint64_t due = u64_field(ev, "due"), late = u64_field(ev, "late");
+        if (due && late) {
+            if (fl_grow(&a->stalls, &a->capstalls, a->nstalls + 1, 64) < 0)
+                return -1;
+            a->stalls[a->nstalls++] = (fl_stall){ due, late, (int)json_integer_value(json_object_get(ev, "cpu")) };
+        }
     } else if (strcmp(src, "broker") == 0) {
         if (strcmp(name, "connect") == 0)
             return broker_connect(a, ev, t);

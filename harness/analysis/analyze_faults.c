@@ -3,6 +3,8 @@
 #include "harness/analysis/analyze_internal.h"
 #include "core/reason.h"
 #include "model/instant.h"
+#include "core/clock.h"
+#include "core/stallwatch.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -306,6 +308,37 @@ static uint64_t busy_before(const busy *v, size_t n, const char *proc, uint64_t 
     return lo > 0 && strcmp(v[lo - 1].proc, proc) == 0 ? v[lo - 1].t : 0;
 }
 
+static int stall_order(const void *x, const void *y)
+{
+    const fl_stall *a = x, *b = y;
+    return (a->due_ns > b->due_ns) - (a->due_ns < b->due_ns);
+}
+
+/* The longest time in [from, to] that the runner's timer probe found the
+ * machine's timers stalled (core/stallwatch.h): a wake-up in that interval
+ * could not have come sooner, whatever the process did. Stalls are sorted by
+ * due; none lasts longer than STALL_LONGEST_NS. */
+#define STALL_LONGEST_NS (10 * FL_NS_PER_S)
+static uint64_t stalled(const fl_analysis *a, uint64_t from, uint64_t to)
+{
+    size_t lo = 0, hi = a->nstalls;
+    uint64_t first = from > STALL_LONGEST_NS ? from - STALL_LONGEST_NS : 0, best = 0;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (a->stalls[mid].due_ns < first)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t i = lo; i < a->nstalls && a->stalls[i].due_ns < to; i++) {
+        uint64_t s = a->stalls[i].due_ns > from ? a->stalls[i].due_ns : from;
+        uint64_t e = a->stalls[i].due_ns + a->stalls[i].late_ns < to ? a->stalls[i].due_ns + a->stalls[i].late_ns : to;
+        if (e > s && e - s > best)
+            best = e - s;
+    }
+    return best;
+}
+
 /* What made the detection at `at` later than the predicted instant, by its
  * own process's account: with the loop pass's record (core/wake.h), the
  * pass's work after the later of its wake-up, the instant and the process's
@@ -317,15 +350,29 @@ static fl_lateness lateness(const fl_analysis *a, const pass_late *pl, const cha
 {
     fl_lateness l = { 0 };
     if (pl->woke) {
-        /* Late = (its wake-up - when it was due) + (the pass's work before
-         * it). A wait for a CPU explains only the first; the second is the
-         * process's own work, preemption in it included. */
+        /* Late = (the previous passes' work after it was due, when the wait
+         * began only then) + (the wait: its wake-up's lateness) + (this
+         * pass's work before it). A wait for a CPU explains only the middle
+         * part; the others are the process's own work, preemption in it
+         * included. */
         uint64_t due = pl->due > predicted ? pl->due : predicted;
+        uint64_t busy_before = pl->wait_began > due ? pl->wait_began - due : 0;
+        uint64_t slept_from = pl->wait_began > due ? pl->wait_began : due;
         uint64_t from = pl->woke > due ? pl->woke : due;
-        uint64_t woke_late = pl->woke > due ? pl->woke - due : 0;
+        uint64_t woke_late = pl->woke > slept_from ? pl->woke - slept_from : 0;
         uint64_t cpu = pl->cpu_known ? (pl->cpu_wait < woke_late ? pl->cpu_wait : woke_late) : 0;
-        l.queued_s = (at > from ? (double)(at - from) / 1e9 : 0) + (double)pl->chain_queued / 1e9;
-        l.cpu_wait_s = (double)cpu / 1e9 + (double)pl->chain_cpu_wait / 1e9;
+        /* what the CPU wait leaves of the wake-up's lateness, the machine's
+         * stalled timers may explain */
+        uint64_t stall = woke_late > cpu ? stalled(a, slept_from, pl->woke) : 0;
+        if (stall > woke_late - cpu)
+            stall = woke_late - cpu;
+        /* and the same for its chain's worst ping */
+        uint64_t ping_stall = pl->chain_wake_uncovered ? stalled(a, pl->chain_wake_from, pl->chain_wake_to) : 0;
+        if (ping_stall > pl->chain_wake_uncovered)
+            ping_stall = pl->chain_wake_uncovered;
+        l.queued_s = (double)((at > from ? at - from : 0) + busy_before + pl->chain_queued) / 1e9;
+        l.cpu_wait_s = (double)(cpu + pl->chain_cpu_wait) / 1e9;
+        l.stalled_s = (double)(stall + ping_stall) / 1e9;
         return l;
     }
     uint64_t prev = a->busy ? busy_before(a->busy, a->nbusy, proc, at) : 0;
@@ -343,6 +390,7 @@ static void add_lateness(fl_lateness *sum, fl_lateness l)
 {
     sum->queued_s += l.queued_s;
     sum->cpu_wait_s += l.cpu_wait_s;
+    sum->stalled_s += l.stalled_s;
 }
 
 /* The detection at `at` on side against the connection's own predicted
@@ -475,6 +523,8 @@ int fl_analysis_report(fl_analysis *a, const fl_truth *faults, size_t n, uint64_
                        fl_report *r)
 {
     fl_an_join(a);
+    if (a->nstalls)
+        qsort(a->stalls, a->nstalls, sizeof *a->stalls, stall_order);
     fl_report_set_connections(r, a->ncc);
     if (a->nwills)
         qsort(a->wills, a->nwills, sizeof *a->wills, will_order);

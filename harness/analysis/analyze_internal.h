@@ -7,14 +7,17 @@
 
 /* How late the process's loop pass that reported a detection ran
  * (core/wake.h): the timer's deadline (0: none, the socket said), when the
- * pass's wait returned (0: not logged) and how long the process had waited
- * for a CPU to get there. */
+ * pass's wait began (the previous pass's end) and returned (0: not logged)
+ * and how long the process had waited for a CPU since. */
 typedef struct pass_late {
-    uint64_t due, woke, cpu_wait;
+    uint64_t due, wait_began, woke, cpu_wait;
     bool cpu_known;
     /* the earlier timers of a ping_timeout's chain: how late its unanswered
      * pings left behind the process's work and for want of a CPU */
     uint64_t chain_queued, chain_cpu_wait;
+    /* its worst ping's wake-up: from, to, and how much of it the CPU wait
+     * did not explain (0: none) */
+    uint64_t chain_wake_from, chain_wake_to, chain_wake_uncovered;
 } pass_late;
 
 /* One TCP connection as the client saw it (swarm `connected`/`reconnected`
@@ -72,6 +75,10 @@ struct fl_analysis {
     struct busy *busy; /* every detection by process and time (analyze_faults.c) */
     size_t nbusy;
     json_t *wire; /* conn -> [[t, "fin"|"reset"], ...]: what the broker host sent (capture.h) */
+    /* The runner's timer probe (core/stallwatch.h): when the machine's own
+     * timers were late, sorted by due at the report. */
+    struct fl_stall *stalls;
+    size_t nstalls, capstalls;
 };
 
 /* The due (or deadline), woke and cpu_wait fields of a detection's event line. */

@@ -15,6 +15,7 @@
 
 #include "core/exit.h"
 #include "core/clock.h"
+#include "core/stallwatch.h"
 #include "harness/brokers/brokers.h"
 #include "harness/run/run_ctx.h"
 #include "harness/run/run_faults.h"
@@ -201,6 +202,28 @@ static int run_phases(runner *r)
     return r->run.broken ? FL_EXIT_BROKEN : FL_EXIT_OK;
 }
 
+/* The machine's timer probe: a 1 ms grid on every CPU; a wake-up 0.2 ms late
+ * is kept (a user-space timer's stated slack is 1 ms). */
+#define STALL_PERIOD_NS FL_NS_PER_MS
+#define STALL_MIN_NS (FL_NS_PER_MS / 5)
+
+/* What the probe saw goes into the analysis and --events as runner `stall`
+ * lines (docs/events.md), stamped when each stall ended. */
+static void take_stalls(fl_run_ctx *run, fl_stallwatch *w)
+{
+    size_t n = 0;
+    fl_stall *seen = fl_stallwatch_stop(w, &n);
+    for (size_t i = 0; i < n; i++) {
+        json_t *line = json_pack("{s:I, s:s, s:s, s:i, s:I, s:I}", "t", (json_int_t)(seen[i].due_ns + seen[i].late_ns),
+                                 "src", "runner", "ev", "stall", "cpu", seen[i].cpu, "due", (json_int_t)seen[i].due_ns,
+                                 "late", (json_int_t)seen[i].late_ns);
+        if (line)
+            fl_run_take_line(run, line);
+        json_decref(line);
+    }
+    free(seen);
+}
+
 int fl_run(const fl_scenario *sc, const fl_run_options *opt)
 {
     int code = preflight(sc, opt);
@@ -257,10 +280,15 @@ int fl_run(const fl_scenario *sc, const fl_run_options *opt)
     fl_loop_timer_set(r->run.loop, &r->progress_timer, fl_now_ns() + FL_NS_PER_S);
     fl_progress_note(&r->run.progress, "scenario %s: %s", sc->name, sc->path);
 
+    /* The machine's own timer lateness while the processes run (started
+     * after the signals are blocked: its threads inherit the mask). Not in a
+     * virtual-time guest, where every wake-up costs host time. */
+    fl_stallwatch *stalls = fl_vm_is_guest() ? NULL : fl_stallwatch_start(STALL_PERIOD_NS, STALL_MIN_NS);
     code = run_phases(r);
     bool measured = r->run.steady_ns != 0;
     fl_run_phase(&r->run, "drain");
     fl_run_stop_processes(&r->procs);
+    take_stalls(&r->run, stalls);
     fl_run_phase(&r->run, "teardown");
     fl_loop_timer_cancel(r->run.loop, &r->progress_timer);
     fl_run_wire_close(&r->wire); /* reads what is still buffered, before the namespace goes */

@@ -190,6 +190,11 @@ Test(client_core, a_ping_timeout_carries_its_chain_of_lost_pings)
     cr_assert_eq(e->ev.chain->from, up, "the strategy counted from the CONNACK's session start");
     cr_assert_eq(e->ev.chain->queued_us, 2000);
     cr_assert_eq(e->ev.chain->cpu_wait_us, 800);
+    /* 0.2 ms of its wake-up's lateness is not the CPU wait: the interval a
+     * machine stall would have to cover */
+    cr_assert_eq(e->ev.chain->stall_from, up + S(10));
+    cr_assert_eq(e->ev.chain->stall_span_us, 1000);
+    cr_assert_eq(e->ev.chain->stall_us, 200);
 }
 
 /* A death the socket reported has no timer and no chain. */

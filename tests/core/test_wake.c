@@ -25,7 +25,7 @@ Test(wake, parses_the_schedulers_line)
 Test(wake, a_zeroed_record_annotates_nothing)
 {
     fl_wake w = { 0 };
-    fl_wake_before_wait(&w); /* not tracking: must not read descriptor 0 */
+    fl_wake_before_wait(&w, 100); /* not tracking: must not read descriptor 0 */
     fl_wake_after_wait(&w, 123);
     json_t *ev = json_object();
     fl_wake_annotate(&w, ev);

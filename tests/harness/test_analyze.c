@@ -321,7 +321,9 @@ Test(analyze, reconnect_syn_on_the_old_port_resets_the_ghost)
  *      3 ms behind its own work                       -> queued
  *   q  woke 8.5040 having waited 3.9 ms for a CPU, closed 8.5041 -> cpu_waited
  *   r  woke 8.5050 with no wait for a CPU, closed 8.5051: the loop slept
- *      past its deadline                              -> unexplained */
+ *      past its deadline                              -> unexplained
+ *   s  its pass's wait began only at 8.5040 (the pass before was still at
+ *      work when it was due), woke 8.5041, closed 8.5042  -> queued */
 Test(analyze, late_pass_explained_by_its_own_record)
 {
     fl_analysis *a = fl_analysis_new();
@@ -337,17 +339,21 @@ Test(analyze, late_pass_explained_by_its_own_record)
     line(a, 8505 * MS + 100000, "broker", "close", "198.18.1.1:1002", "r",
          ",\"reason\":\"keepalive_timeout\",\"last_rx\":1000000000,\"deadline\":8500000000,"
          "\"woke\":8505000000,\"cpu_wait\":0");
+    connect_pair(a, "s", "198.18.1.1:1003", "198.18.1.1:1003", 100 * MS);
+    line(a, 8504 * MS + 200000, "broker", "close", "198.18.1.1:1003", "s",
+         ",\"reason\":\"keepalive_timeout\",\"last_rx\":1000000000,\"deadline\":8500000000,"
+         "\"wait_began\":8504000000,\"woke\":8504100000,\"cpu_wait\":0");
     fl_model_config cfg;
     fl_model_config_defaults(&cfg);
     cfg.client.keepalive_s = 5;
     fl_truth truth = { .kind = "cable-pull", .target = "x", .inject_ns = 2000 * MS, .addrs = cut, .naddrs = 1,
                        .broker_side = true, .cfg = &cfg };
     fl_report *r = finished(a, &truth, 20000 * MS);
-    cr_expect_eq(metric(r, "faults[0].broker.residual.count"), 3);
+    cr_expect_eq(metric(r, "faults[0].broker.residual.count"), 4);
     cr_expect_eq(metric(r, "faults[0].broker.unexplained"), 1);
     json_t *j = fl_report_to_json(r);
     json_t *broker = json_object_get(json_array_get(json_object_get(j, "faults"), 0), "broker");
-    cr_expect_eq(json_integer_value(json_object_get(broker, "queued")), 1);
+    cr_expect_eq(json_integer_value(json_object_get(broker, "queued")), 2);
     cr_expect_eq(json_integer_value(json_object_get(broker, "cpu_waited")), 1);
     json_decref(j);
     fl_report_free(r);
@@ -502,4 +508,77 @@ Test(analyze, will_residual_at_the_brokers_publication)
     cr_expect_eq(metric(r, "faults[0].will.unexplained"), 1);
     fl_report_free(r);
     fl_analysis_free(a);
+}
+
+/* A close whose wake-up came 3 ms late with no wait for a CPU: the machine's
+ * timers stalled (the runner's probe was late from 8.5005 to 8.5032 s) -
+ * explained as stalled; without the probe's line it stays unexplained. */
+static fl_report *stall_run(bool probe_line)
+{
+    fl_analysis *a = fl_analysis_new();
+    connect_pair(a, "p", "198.18.1.1:1000", "198.18.1.1:1000", 100 * MS);
+    line(a, 8503 * MS + 100000, "broker", "close", "198.18.1.1:1000", "p",
+         ",\"reason\":\"keepalive_timeout\",\"last_rx\":1000000000,\"deadline\":8500000000,"
+         "\"wait_began\":8400000000,\"woke\":8503000000,\"cpu_wait\":0");
+    if (probe_line)
+        add(a, "{\"t\":8503200000,\"src\":\"runner\",\"ev\":\"stall\",\"cpu\":1,\"due\":8500500000,"
+               "\"late\":2700000}");
+    fl_model_config cfg;
+    fl_model_config_defaults(&cfg);
+    cfg.client.keepalive_s = 5;
+    fl_truth truth = { .kind = "cable-pull", .target = "x", .inject_ns = 2000 * MS, .addrs = cut, .naddrs = 1,
+                       .broker_side = true, .cfg = &cfg };
+    fl_report *r = finished(a, &truth, 20000 * MS);
+    fl_analysis_free(a);
+    return r;
+}
+
+Test(analyze, a_machine_stall_explains_a_late_wake_up)
+{
+    fl_report *r = stall_run(true);
+    cr_expect_eq(metric(r, "faults[0].broker.unexplained"), 0);
+    cr_expect_eq(metric(r, "faults[0].broker.stalled"), 1);
+    fl_report_free(r);
+    r = stall_run(false);
+    cr_expect_eq(metric(r, "faults[0].broker.unexplained"), 1);
+    cr_expect_eq(metric(r, "faults[0].broker.stalled"), 0);
+    fl_report_free(r);
+}
+
+/* The lost PINGREQ of a ping timeout left 3 ms late: its pass woke 3 ms late
+ * with no wait for a CPU (pings_wake), while the runner's probe saw the
+ * machine's timers stalled over it. Its death was due 2.5 s after that ping
+ * and came on time: explained by the stall; without the probe's line,
+ * unexplained. */
+static fl_report *ping_stall_run(bool probe_line)
+{
+    fl_analysis *a = fl_analysis_new();
+    connect_pair(a, "p", "198.18.1.1:1000", "198.18.1.1:1000", 100 * MS);
+    /* last send 1.0 s: ping due 6.0 s, left 6.003 s; death due 8.503 s */
+    line(a, 8503 * MS + 100000, "swarm", "dead_detected", "198.18.1.1:1000", "p",
+         ",\"reason\":\"ping_timeout\",\"last_rx\":1000000000,\"last_tx\":1000000000,\"due\":8503000000,"
+         "\"wait_began\":8400000000,\"woke\":8503050000,\"cpu_wait\":0,\"pings_queued\":0,\"pings_cpu_wait\":0,"
+         "\"pings_wake\":[6000000000,6003000000,3000000]");
+    if (probe_line)
+        add(a, "{\"t\":6003100000,\"src\":\"runner\",\"ev\":\"stall\",\"cpu\":0,\"due\":6000200000,\"late\":2900000}");
+    fl_model_config cfg;
+    fl_model_config_defaults(&cfg);
+    cfg.client.keepalive_s = 5;
+    fl_truth truth = { .kind = "cable-pull", .target = "x", .inject_ns = 2000 * MS, .addrs = cut, .naddrs = 1,
+                       .client_side = true, .cfg = &cfg };
+    fl_report *r = finished(a, &truth, 20000 * MS);
+    fl_analysis_free(a);
+    return r;
+}
+
+Test(analyze, a_machine_stall_explains_a_late_ping)
+{
+    fl_report *r = ping_stall_run(true);
+    cr_expect_float_eq(metric(r, "faults[0].client.residual.max"), 0.0031, 1e-9);
+    cr_expect_eq(metric(r, "faults[0].client.unexplained"), 0);
+    cr_expect_eq(metric(r, "faults[0].client.stalled"), 1);
+    fl_report_free(r);
+    r = ping_stall_run(false);
+    cr_expect_eq(metric(r, "faults[0].client.unexplained"), 1);
+    fl_report_free(r);
 }

@@ -1,0 +1,50 @@
+/* core/stallwatch: the probe's threads record their own late wake-ups. With
+ * no threshold every wake-up counts (none is exactly on time), so a short
+ * watch must come back with records from each CPU, sorted, on the grid. */
+#include <criterion/criterion.h>
+#include <sched.h>
+#include <time.h>
+
+#include "core/clock.h"
+#include "core/stallwatch.h"
+
+Test(stallwatch, records_wake_ups_later_than_its_threshold)
+{
+    uint64_t start = fl_now_ns();
+    fl_stallwatch *w = fl_stallwatch_start(FL_NS_PER_MS, 0);
+    cr_assert_not_null(w);
+    struct timespec pause = { 0, 50 * 1000 * 1000 };
+    nanosleep(&pause, NULL);
+    size_t n = 0;
+    fl_stall *seen = fl_stallwatch_stop(w, &n);
+    uint64_t end = fl_now_ns();
+    cpu_set_t allowed;
+    cr_assert_eq(sched_getaffinity(0, sizeof allowed, &allowed), 0);
+    cr_assert_geq(n, (size_t)CPU_COUNT(&allowed), "every CPU's thread woke at least once in 50 ms");
+    bool cpu_seen[CPU_SETSIZE] = { false };
+    for (size_t i = 0; i < n; i++) {
+        cr_assert_gt(seen[i].late_ns, 0);
+        cr_assert(seen[i].due_ns > start && seen[i].due_ns < end, "due inside the watch");
+        cr_assert(CPU_ISSET(seen[i].cpu, &allowed));
+        if (i)
+            cr_assert_geq(seen[i].due_ns, seen[i - 1].due_ns, "sorted by due");
+        cpu_seen[seen[i].cpu] = true;
+    }
+    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+        if (CPU_ISSET(cpu, &allowed))
+            cr_expect(cpu_seen[cpu], "cpu %d's thread", cpu);
+    free(seen);
+}
+
+Test(stallwatch, a_high_threshold_keeps_nothing_on_a_quiet_watch)
+{
+    fl_stallwatch *w = fl_stallwatch_start(FL_NS_PER_MS, 10 * FL_NS_PER_S);
+    cr_assert_not_null(w);
+    size_t n = 1;
+    fl_stall *seen = fl_stallwatch_stop(w, &n);
+    cr_expect_eq(n, 0);
+    cr_expect_null(seen);
+    size_t m = 1;
+    cr_expect_null(fl_stallwatch_stop(NULL, &m));
+    cr_expect_eq(m, 0);
+}
