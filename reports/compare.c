@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/grow.h"
 #include "reports/metric.h"
 #include "reports/table.h"
 
@@ -28,14 +29,8 @@ void fl_cmp_free(fl_cmp_set *s)
 
 static int add_row(fl_cmp_set *s, const char *label, json_t *report, json_t *params)
 {
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 8;
-        fl_cmp_row *r = realloc(s->rows, cap * sizeof *r);
-        if (!r)
-            return -1;
-        s->rows = r;
-        s->cap = cap;
-    }
+    if (fl_grow(&s->rows, &s->cap, s->n + 1, 8) < 0)
+        return -1;
     s->rows[s->n++] = (fl_cmp_row){ strdup(label), json_incref(report), json_incref(params) };
     return 0;
 }
@@ -166,34 +161,60 @@ int fl_cmp_metric(const json_t *report, const char *path, double *v, bool *has, 
 
 /* ---- tables ---- */
 
+/* A row's values, in CSV and JSON order: the first nine as the first version
+ * wrote them, then the per-connection residuals (absent from older reports). */
+enum {
+    C_DET, C_UND, C_P50, C_P99, C_MAX, C_FD, C_OVH, C_WLO, C_WHI,
+    C_RP99, C_RMAX, C_SLACK, C_UNX, C_UNP, C_QUE, C_CPU, C_NCOLS
+};
+
+typedef enum unit { U_COUNT, U_S, U_MS } unit;
+/* Which row of a column is the best: none (the column is no merit), the
+ * most, the least, or the nearest 0 (a residual: the detector kept the time
+ * its rule gives, early or late alike). */
+typedef enum best_rule { B_NONE, B_MOST, B_LEAST, B_ZERO } best_rule;
+
+typedef struct column {
+    const char *key;  /* CSV header and JSON field */
+    const char *mark; /* its name in "best" */
+    const char *head; /* terminal header; the table's title names the unit */
+    const char *wide; /* Markdown header, in one table with every column */
+    unit unit;
+    best_rule best;
+    bool if_nonzero; /* a table shows it only when some row has one */
+} column;
+
+static const column cols[C_NCOLS] = {
+    [C_DET] = { "detected", "detected", "detected", "detected", U_COUNT, B_MOST, false },
+    [C_UND] = { "undetected", "undetected", "missed", "undetected", U_COUNT, B_LEAST, false },
+    [C_P50] = { "p50_s", "p50", "p50", "p50 s", U_S, B_LEAST, false },
+    [C_P99] = { "p99_s", "p99", "p99", "p99 s", U_S, B_LEAST, false },
+    [C_MAX] = { "max_s", "max", "max", "max s", U_S, B_LEAST, false },
+    [C_FD] = { "false_disconnects", "false_disc", "false disc.", "false disc.", U_COUNT, B_LEAST, false },
+    [C_OVH] = { "bytes_per_conn_hour", "overhead", "bytes/conn-h", "bytes/conn-h", U_COUNT, B_LEAST, false },
+    [C_WLO] = { "window_lo_s", NULL, NULL, NULL, U_S, B_NONE, false },
+    [C_WHI] = { "window_hi_s", NULL, NULL, NULL, U_S, B_NONE, false },
+    [C_RP99] = { "residual_p99_s", "residual_p99", "p99", "residual p99 ms", U_MS, B_ZERO, false },
+    [C_RMAX] = { "residual_max_s", "residual_max", "max", "residual max ms", U_MS, B_ZERO, false },
+    [C_SLACK] = { "slack_max_s", NULL, "slack", "slack ms", U_MS, B_NONE, false },
+    [C_UNX] = { "unexplained", "unexplained", "unexplained", "unexplained", U_COUNT, B_LEAST, false },
+    /* How late detections were explained, or that none could be predicted:
+     * facts about the machine and the model, not merits of a configuration. */
+    [C_UNP] = { "unpredicted", NULL, "unpred.", "unpredicted", U_COUNT, B_NONE, true },
+    [C_QUE] = { "queued", NULL, "queued", "queued", U_COUNT, B_NONE, true },
+    [C_CPU] = { "cpu_waited", NULL, "cpu-waited", "cpu-waited", U_COUNT, B_NONE, true },
+};
+
 typedef struct cell_values {
-    double v[6]; /* detected, undetected, p50, p99, max, false disconnects, (overhead below) */
-    bool has[6];
-    double overhead;
-    bool has_overhead;
-    char window[64];
-    double lo, hi;
-    bool has_window;
+    double v[C_NCOLS];
+    bool has[C_NCOLS];
+    double predicted; /* detections with a per-connection prediction ("1 of 20"); <= 0: none said */
+    char window[64];  /* "1.00 .. 3.00", "0.50 .. never", "none expected", "-" */
 } cell_values;
-
-enum { C_DET, C_UND, C_P50, C_P99, C_MAX, C_FD, C_OVH, C_NCOLS };
-static const char *const col_names[C_NCOLS] = { "detected", "undetected", "p50", "p99", "max", "false_disc",
-                                                "overhead" };
-
-static double col_value(const cell_values *c, int col, bool *has)
-{
-    if (col == C_OVH) {
-        *has = c->has_overhead;
-        return c->overhead;
-    }
-    *has = c->has[col];
-    return c->v[col];
-}
 
 static void window_of(const json_t *side, cell_values *c)
 {
     json_t *model = json_object_get(side, "model");
-    c->has_window = false;
     snprintf(c->window, sizeof c->window, "-");
     if (!json_is_object(model))
         return;
@@ -202,29 +223,44 @@ static void window_of(const json_t *side, cell_values *c)
         snprintf(c->window, sizeof c->window, "none expected");
         return;
     }
-    json_t *hi = json_object_get(model, "hi_s");
-    c->lo = json_number_value(json_object_get(model, "lo_s"));
-    c->hi = json_is_number(hi) ? json_number_value(hi) : INFINITY;
-    c->has_window = true;
-    if (isinf(c->hi))
-        snprintf(c->window, sizeof c->window, "%.2f s .. never", c->lo);
+    double lo = json_number_value(json_object_get(model, "lo_s"));
+    c->has[C_WLO] = true;
+    c->v[C_WLO] = lo;
+    c->has[C_WHI] = number(json_object_get(model, "hi_s"), &c->v[C_WHI]); /* null: never */
+    if (!c->has[C_WHI])
+        snprintf(c->window, sizeof c->window, "%.2f .. never", lo);
     else
-        snprintf(c->window, sizeof c->window, "%.2f .. %.2f s%s", c->lo, c->hi,
+        snprintf(c->window, sizeof c->window, "%.2f .. %.2f%s", lo, c->v[C_WHI],
                  expect && strcmp(expect, "some") == 0 ? " (some)" : "");
+}
+
+static void num_at(const json_t *obj, const char *key, cell_values *c, int col)
+{
+    c->has[col] = number(json_object_get(obj, key), &c->v[col]);
 }
 
 static void values_of(const json_t *report, size_t fault, int side, cell_values *c)
 {
     memset(c, 0, sizeof *c);
     json_t *sd = json_object_get(json_array_get(json_object_get(report, "faults"), fault), side_names[side]);
-    c->has[C_DET] = number(json_object_get(sd, "detected"), &c->v[C_DET]);
-    c->has[C_UND] = number(json_object_get(sd, "undetected"), &c->v[C_UND]);
-    json_t *lat = json_object_get(sd, "latency_s");
-    c->has[C_P50] = number(json_object_get(lat, "p50"), &c->v[C_P50]);
-    c->has[C_P99] = number(json_object_get(lat, "p99"), &c->v[C_P99]);
-    c->has[C_MAX] = number(json_object_get(lat, "max"), &c->v[C_MAX]);
-    c->has[C_FD] = number(json_object_get(json_object_get(report, "false_disconnects"), "count"), &c->v[C_FD]);
-    c->has_overhead = number(json_object_get(json_object_get(report, "overhead"), "bytes_per_conn_hour"), &c->overhead);
+    json_t *lat = json_object_get(sd, "latency_s"), *res = json_object_get(sd, "residual_s");
+    num_at(sd, "detected", c, C_DET);
+    num_at(sd, "undetected", c, C_UND);
+    num_at(lat, "p50", c, C_P50);
+    num_at(lat, "p99", c, C_P99);
+    num_at(lat, "max", c, C_MAX);
+    num_at(json_object_get(report, "false_disconnects"), "count", c, C_FD);
+    num_at(json_object_get(report, "overhead"), "bytes_per_conn_hour", c, C_OVH);
+    /* A report from before per-connection residuals has none of these: "-". */
+    num_at(res, "p99", c, C_RP99);
+    num_at(res, "max", c, C_RMAX);
+    num_at(sd, "slack_max_s", c, C_SLACK);
+    num_at(sd, "unexplained", c, C_UNX);
+    num_at(sd, "unpredicted", c, C_UNP);
+    num_at(sd, "queued", c, C_QUE);
+    num_at(sd, "cpu_waited", c, C_CPU);
+    json_t *each = json_object_get(sd, "residuals"); /* the statistics carry no count */
+    c->predicted = json_is_array(each) ? (double)json_array_size(each) : -1;
     window_of(sd, c);
 }
 
@@ -256,58 +292,53 @@ static size_t max_faults(const fl_cmp_set *s)
     return n;
 }
 
-/* best[row] gets bit col when row has the best value of col: the most
- * detected, the least of everything else. Only with two or more rows that
- * have a value, and not when every row ties. */
+static bool better(best_rule rule, double v, double top)
+{
+    return rule == B_MOST ? v > top : rule == B_LEAST ? v < top : fabs(v) < fabs(top);
+}
+
+static bool same(best_rule rule, double v, double top) { return rule == B_ZERO ? fabs(v) == fabs(top) : v == top; }
+
+/* best[row] gets bit col when row has the best value of col (cols[col].best).
+ * Only with two or more rows that have a value, and not when every row ties. */
 static void mark_best(const cell_values *cv, size_t n, unsigned *best)
 {
     for (int col = 0; col < C_NCOLS; col++) {
+        best_rule rule = cols[col].best;
+        if (rule == B_NONE)
+            continue;
         double top = NAN;
-        size_t with = 0;
-        for (size_t i = 0; i < n; i++) {
-            bool has;
-            double v = col_value(&cv[i], col, &has);
-            if (!has)
-                continue;
-            with++;
-            if (isnan(top) || (col == C_DET ? v > top : v < top))
-                top = v;
-        }
-        if (with < 2)
+        size_t with = 0, ties = 0;
+        for (size_t i = 0; i < n; i++)
+            if (cv[i].has[col] && (with++ == 0 || better(rule, cv[i].v[col], top)))
+                top = cv[i].v[col];
+        for (size_t i = 0; i < n; i++)
+            ties += cv[i].has[col] && same(rule, cv[i].v[col], top);
+        if (with < 2 || ties == with)
             continue;
-        size_t ties = 0;
-        for (size_t i = 0; i < n; i++) {
-            bool has;
-            double v = col_value(&cv[i], col, &has);
-            ties += has && v == top;
-        }
-        if (ties == with)
-            continue;
-        for (size_t i = 0; i < n; i++) {
-            bool has;
-            double v = col_value(&cv[i], col, &has);
-            if (has && v == top)
+        for (size_t i = 0; i < n; i++)
+            if (cv[i].has[col] && same(rule, cv[i].v[col], top))
                 best[i] |= 1u << col;
-        }
     }
 }
 
 /* best: " *" after the value (terminal), or the value in bold (Markdown). */
-static void fmt_col(char *buf, size_t len, const cell_values *c, int col, bool best, bool raw, bool md)
+static void fmt_col(char *buf, size_t len, const cell_values *c, int col, bool best, bool md)
 {
-    const char *pre = best && md ? "**" : "", *post = !best ? "" : md ? "**" : " *";
-    bool has;
-    double v = col_value(c, col, &has);
-    if (!has) {
-        snprintf(buf, len, raw ? "" : "-");
-        return;
-    }
-    if (raw)
-        snprintf(buf, len, "%.15g", v);
-    else if (col == C_P50 || col == C_P99 || col == C_MAX)
-        snprintf(buf, len, "%s%.3f s%s", pre, v, post);
+    char v[48];
+    double x = c->v[col];
+    if (!c->has[col])
+        snprintf(v, sizeof v, "-");
+    else if (cols[col].unit == U_S)
+        snprintf(v, sizeof v, "%.3f", x);
+    else if (cols[col].unit == U_MS)
+        snprintf(v, sizeof v, "%.1f", x * 1e3);
+    else if (col == C_UNX && c->predicted > 0)
+        snprintf(v, sizeof v, "%.0f of %.0f", x, c->predicted);
     else
-        snprintf(buf, len, "%s%.0f%s", pre, v, post);
+        snprintf(v, sizeof v, "%.0f", x);
+    best = best && c->has[col];
+    snprintf(buf, len, "%s%s%s", best && md ? "**" : "", v, !best ? "" : md ? "**" : " *");
 }
 
 typedef struct section {
@@ -340,19 +371,13 @@ static int sections(const fl_cmp_set *s, section **out, size_t *n)
     return 0;
 }
 
-static void csv_field(FILE *out, const char *text)
+/* Every row's values of one fault and side, and the best of each column. */
+static void section_values(const fl_cmp_set *s, const section *sec, cell_values *cv, unsigned *best)
 {
-    if (!strpbrk(text, ",\"\n")) {
-        fputs(text, out);
-        return;
-    }
-    fputc('"', out);
-    for (; *text; text++) {
-        if (*text == '"')
-            fputc('"', out);
-        fputc(*text, out);
-    }
-    fputc('"', out);
+    memset(best, 0, (s->n + 1) * sizeof *best);
+    for (size_t i = 0; i < s->n; i++)
+        values_of(s->rows[i].report, sec->fault, sec->side, &cv[i]);
+    mark_best(cv, s->n, best);
 }
 
 static void best_names(char *buf, size_t len, unsigned best)
@@ -361,10 +386,25 @@ static void best_names(char *buf, size_t len, unsigned best)
     buf[0] = '\0';
     for (int col = 0; col < C_NCOLS && used < len; col++)
         if (best & (1u << col)) {
-            int k = snprintf(buf + used, len - used, "%s%s", used ? ";" : "", col_names[col]);
+            int k = snprintf(buf + used, len - used, "%s%s", used ? ";" : "", cols[col].mark);
             if (k > 0)
                 used += (size_t)k;
         }
+}
+
+static json_t *json_row(const fl_cmp_row *r, const section *sec, const cell_values *c, unsigned best)
+{
+    json_t *row = json_pack("{s:I, s:s?, s:s?, s:s, s:s, s:O?}", "fault", (json_int_t)sec->fault, "kind", sec->kind,
+                            "target", sec->target, "side", side_names[sec->side], "cell", r->label, "params",
+                            r->params);
+    json_t *bl = json_array();
+    for (int col = 0; row && col < C_NCOLS; col++) {
+        json_object_set_new(row, cols[col].key, c->has[col] ? json_real(c->v[col]) : json_null());
+        if (best & (1u << col))
+            json_array_append_new(bl, json_string(cols[col].mark));
+    }
+    json_object_set_new(row, "best", bl);
+    return row;
 }
 
 json_t *fl_cmp_to_json(const fl_cmp_set *s)
@@ -379,29 +419,9 @@ json_t *fl_cmp_to_json(const fl_cmp_set *s)
     cell_values *cv = calloc(s->n + 1, sizeof *cv);
     unsigned *best = calloc(s->n + 1, sizeof *best);
     for (size_t k = 0; cv && best && k < nsec; k++) {
-        memset(best, 0, (s->n + 1) * sizeof *best);
+        section_values(s, &secs[k], cv, best);
         for (size_t i = 0; i < s->n; i++)
-            values_of(s->rows[i].report, secs[k].fault, secs[k].side, &cv[i]);
-        mark_best(cv, s->n, best);
-        for (size_t i = 0; i < s->n; i++) {
-            const cell_values *c = &cv[i];
-            json_t *bl = json_array();
-            for (int col = 0; col < C_NCOLS; col++)
-                if (best[i] & (1u << col))
-                    json_array_append_new(bl, json_string(col_names[col]));
-#define NUM(col) (c->has[col] ? json_real(c->v[col]) : json_null())
-            json_t *row = json_pack("{s:I, s:s?, s:s?, s:s, s:s, s:O?, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
-                                    "fault", (json_int_t)secs[k].fault, "kind", secs[k].kind, "target", secs[k].target,
-                                    "side", side_names[secs[k].side], "cell", s->rows[i].label, "params",
-                                    s->rows[i].params, "detected", NUM(C_DET), "undetected", NUM(C_UND), "p50_s",
-                                    NUM(C_P50), "p99_s", NUM(C_P99), "max_s", NUM(C_MAX), "false_disconnects",
-                                    NUM(C_FD), "bytes_per_conn_hour",
-                                    c->has_overhead ? json_real(c->overhead) : json_null(), "window_lo_s",
-                                    c->has_window ? json_real(c->lo) : json_null(), "window_hi_s",
-                                    c->has_window && isfinite(c->hi) ? json_real(c->hi) : json_null(), "best", bl);
-#undef NUM
-            json_array_append_new(rows, row);
-        }
+            json_array_append_new(rows, json_row(&s->rows[i], &secs[k], &cv[i], best[i]));
     }
     free(cv);
     free(best);
@@ -411,33 +431,156 @@ json_t *fl_cmp_to_json(const fl_cmp_set *s)
 
 int fl_cmp_format_parse(const char *name)
 {
-    if (strcmp(name, "table") == 0 || strcmp(name, "text") == 0)
-        return FL_CMP_TEXT;
-    if (strcmp(name, "md") == 0 || strcmp(name, "markdown") == 0)
-        return FL_CMP_MARKDOWN;
-    if (strcmp(name, "csv") == 0)
-        return FL_CMP_CSV;
-    if (strcmp(name, "json") == 0)
-        return FL_CMP_JSON;
+    /* In fl_cmp_format's order, each with its other spelling. */
+    static const char *const names[][2] = { { "table", "text" }, { "md", "markdown" }, { "csv", "csv" },
+                                            { "json", "json" } };
+    for (int f = 0; f < 4; f++)
+        if (strcmp(name, names[f][0]) == 0 || strcmp(name, names[f][1]) == 0)
+            return f;
     return -1;
 }
 
-static const char *const table_header[] = { "cell", "detected", "undetected", "p50", "p99", "max",
-                                            "false disc.", "bytes/conn-h", "model window" };
-#define TABLE_COLS 9
+static void csv_header(FILE *out)
+{
+    fputs("fault,kind,target,side,cell", out);
+    for (int col = 0; col < C_NCOLS; col++)
+        fprintf(out, ",%s", cols[col].key);
+    fputs(",best\n", out);
+}
+
+/* Numbers unrounded; an empty field has no value. */
+static void csv_rows(FILE *out, const fl_cmp_set *s, const section *sec, const cell_values *cv, const unsigned *best)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        fprintf(out, "%zu,", sec->fault);
+        fl_csv_field(out, sec->kind ? sec->kind : "?");
+        fputc(',', out);
+        fl_csv_field(out, sec->target ? sec->target : "?");
+        fprintf(out, ",%s,", side_names[sec->side]);
+        fl_csv_field(out, s->rows[i].label);
+        for (int col = 0; col < C_NCOLS; col++) {
+            fputc(',', out);
+            if (cv[i].has[col])
+                fprintf(out, "%.15g", cv[i].v[col]);
+        }
+        char names[192];
+        best_names(names, sizeof names, best[i]);
+        fprintf(out, ",%s\n", names);
+    }
+}
+
+/* Which columns a table has, in order: the terminal splits a fault side's
+ * columns in two tables and the run's own (the same on every side) in a third,
+ * so that each reads at 80 columns; Markdown has room for one table with all. */
+enum { V_LABEL = -1, V_WINDOW = -2 };
+typedef struct view {
+    const int *cols;
+    size_t n;
+} view;
+#define VIEW(a) ((view){ (a), sizeof(a) / sizeof(a)[0] })
+static const int detection_view[] = { V_LABEL, C_DET, C_UND, C_P50, C_P99, C_MAX, V_WINDOW };
+static const int residual_view[] = { V_LABEL, C_RP99, C_RMAX, C_UNX, C_UNP, C_QUE, C_CPU };
+static const int run_view[] = { V_LABEL, C_FD, C_OVH };
+static const int wide_view[] = { V_LABEL, C_DET,  C_UND,  C_P50,  C_P99, C_MAX, V_WINDOW, C_RP99,
+                                 C_RMAX,  C_SLACK, C_UNX, C_UNP, C_QUE, C_CPU, C_FD,     C_OVH };
+
+/* An if_nonzero column is left out while every row has 0 (or nothing). */
+static bool shown(int col, const cell_values *cv, size_t n)
+{
+    if (col < 0 || !cols[col].if_nonzero)
+        return true;
+    for (size_t i = 0; i < n; i++)
+        if (cv[i].has[col] && cv[i].v[col] != 0)
+            return true;
+    return false;
+}
+
+static const char *header(int col, bool md)
+{
+    if (col == V_LABEL)
+        return "cell";
+    if (col == V_WINDOW)
+        return md ? "model window s" : "model window";
+    return md ? cols[col].wide : cols[col].head;
+}
+
+static int fill_table(fl_table *t, view w, const fl_cmp_set *s, const cell_values *cv, const unsigned *best, bool md)
+{
+    int keep[FL_TABLE_MAX_COLS];
+    const char *cells[FL_TABLE_MAX_COLS];
+    char buf[FL_TABLE_MAX_COLS][64];
+    int nk = 0;
+    for (size_t k = 0; k < w.n && nk < FL_TABLE_MAX_COLS; k++)
+        if (shown(w.cols[k], cv, s->n))
+            keep[nk++] = w.cols[k];
+    fl_table_init(t, nk);
+    for (int k = 0; k < nk; k++)
+        cells[k] = header(keep[k], md);
+    int rc = fl_table_row(t, cells, 0);
+    for (size_t i = 0; rc == 0 && i < s->n; i++) {
+        for (int k = 0; k < nk; k++) {
+            if (keep[k] == V_LABEL)
+                cells[k] = s->rows[i].label;
+            else if (keep[k] == V_WINDOW)
+                cells[k] = cv[i].window;
+            else {
+                fmt_col(buf[k], sizeof buf[k], &cv[i], keep[k], best[i] & (1u << keep[k]), md);
+                cells[k] = buf[k];
+            }
+        }
+        rc = fl_table_row(t, cells, 0);
+    }
+    return rc;
+}
+
+/* One table under its title, after a blank line unless it is the first. */
+static int print_view(FILE *out, bool *first, const char *title, view w, const fl_cmp_set *s, const cell_values *cv,
+                      const unsigned *best, fl_cmp_format fmt, bool colour)
+{
+    bool md = fmt == FL_CMP_MARKDOWN;
+    fl_table t;
+    int rc = fill_table(&t, w, s, cv, best, md);
+    if (rc == 0) {
+        fprintf(out, md ? "%s### %s\n\n" : "%s%s\n", *first ? "" : "\n", title);
+        if (md)
+            fl_table_markdown(&t, out);
+        else
+            fl_table_print(&t, out, colour);
+        *first = false;
+    }
+    fl_table_free(&t);
+    return rc;
+}
+
+static int print_section(FILE *out, bool *first, const fl_cmp_set *s, const section *sec, const cell_values *cv,
+                         const unsigned *best, fl_cmp_format fmt, bool colour)
+{
+    char where[160], title[256];
+    snprintf(where, sizeof where, "faults[%zu] %s %s: %s", sec->fault, sec->kind ? sec->kind : "?",
+             sec->target ? sec->target : "?", side_names[sec->side]);
+    if (fmt == FL_CMP_MARKDOWN) {
+        snprintf(title, sizeof title, "%s detection", where);
+        return print_view(out, first, title, VIEW(wide_view), s, cv, best, fmt, colour);
+    }
+    snprintf(title, sizeof title, "%s detection (s after the fault)", where);
+    int rc = print_view(out, first, title, VIEW(detection_view), s, cv, best, fmt, colour);
+    snprintf(title, sizeof title, "%s residual (ms, measured - predicted)", where);
+    return rc ? rc : print_view(out, first, title, VIEW(residual_view), s, cv, best, fmt, colour);
+}
+
+static int print_json(const fl_cmp_set *s, FILE *out)
+{
+    json_t *j = fl_cmp_to_json(s);
+    int rc = j && json_dumpf(j, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == 0 ? 0 : -1;
+    json_decref(j);
+    fputc('\n', out);
+    return rc == 0 && !ferror(out) ? 0 : -1;
+}
 
 int fl_cmp_print(const fl_cmp_set *s, fl_cmp_format fmt, FILE *out, bool colour)
 {
-    if (fmt == FL_CMP_JSON) {
-        json_t *j = fl_cmp_to_json(s);
-        if (!j || json_dumpf(j, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0) {
-            json_decref(j);
-            return -1;
-        }
-        json_decref(j);
-        fputc('\n', out);
-        return ferror(out) ? -1 : 0;
-    }
+    if (fmt == FL_CMP_JSON)
+        return print_json(s, out);
     section *secs;
     size_t nsec;
     if (sections(s, &secs, &nsec) < 0)
@@ -445,65 +588,26 @@ int fl_cmp_print(const fl_cmp_set *s, fl_cmp_format fmt, FILE *out, bool colour)
     cell_values *cv = calloc(s->n + 1, sizeof *cv);
     unsigned *best = calloc(s->n + 1, sizeof *best);
     int rc = cv && best ? 0 : -1;
+    bool first = true;
     if (fmt == FL_CMP_CSV && rc == 0)
-        fputs("fault,kind,target,side,cell,detected,undetected,p50_s,p99_s,max_s,false_disconnects,"
-              "bytes_per_conn_hour,window_lo_s,window_hi_s,best\n", out);
+        csv_header(out);
     if (nsec == 0 && fmt != FL_CMP_CSV)
         fprintf(out, "No fault with a detection or a model window in %s.\n", s->n == 1 ? "this report" : "these reports");
     for (size_t k = 0; rc == 0 && k < nsec; k++) {
-        memset(best, 0, (s->n + 1) * sizeof *best);
-        for (size_t i = 0; i < s->n; i++)
-            values_of(s->rows[i].report, secs[k].fault, secs[k].side, &cv[i]);
-        mark_best(cv, s->n, best);
-        const char *kind = secs[k].kind ? secs[k].kind : "?", *target = secs[k].target ? secs[k].target : "?";
-        if (fmt == FL_CMP_CSV) {
-            for (size_t i = 0; i < s->n; i++) {
-                char buf[C_NCOLS][64], names[128];
-                for (int col = 0; col < C_NCOLS; col++)
-                    fmt_col(buf[col], sizeof buf[col], &cv[i], col, false, true, false);
-                best_names(names, sizeof names, best[i]);
-                fprintf(out, "%zu,", secs[k].fault);
-                csv_field(out, kind);
-                fputc(',', out);
-                csv_field(out, target);
-                fprintf(out, ",%s,", side_names[secs[k].side]);
-                csv_field(out, s->rows[i].label);
-                char lo[32] = "", hi[32] = "";
-                if (cv[i].has_window) {
-                    snprintf(lo, sizeof lo, "%.15g", cv[i].lo);
-                    if (isfinite(cv[i].hi))
-                        snprintf(hi, sizeof hi, "%.15g", cv[i].hi);
-                }
-                fprintf(out, ",%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n", buf[C_DET], buf[C_UND], buf[C_P50], buf[C_P99],
-                        buf[C_MAX], buf[C_FD], buf[C_OVH], lo, hi, names);
-            }
-            continue;
-        }
-        fl_table t;
-        fl_table_init(&t, TABLE_COLS);
-        rc = fl_table_row(&t, table_header, 0);
-        for (size_t i = 0; rc == 0 && i < s->n; i++) {
-            char buf[C_NCOLS][64];
-            for (int col = 0; col < C_NCOLS; col++)
-                fmt_col(buf[col], sizeof buf[col], &cv[i], col, best[i] & (1u << col), false,
-                        fmt == FL_CMP_MARKDOWN);
-            const char *cells[TABLE_COLS] = { s->rows[i].label, buf[C_DET], buf[C_UND], buf[C_P50], buf[C_P99],
-                                              buf[C_MAX], buf[C_FD], buf[C_OVH], cv[i].window };
-            rc = fl_table_row(&t, cells, 0);
-        }
-        if (fmt == FL_CMP_MARKDOWN) {
-            fprintf(out, "%s### faults[%zu] %s %s: %s detection\n\n", k ? "\n" : "", secs[k].fault, kind, target,
-                    side_names[secs[k].side]);
-            fl_table_markdown(&t, out);
-        } else {
-            fprintf(out, "%sfaults[%zu] %s %s: %s detection\n", k ? "\n" : "", secs[k].fault, kind, target,
-                    side_names[secs[k].side]);
-            fl_table_print(&t, out, colour);
-        }
-        fl_table_free(&t);
+        section_values(s, &secs[k], cv, best);
+        if (fmt == FL_CMP_CSV)
+            csv_rows(out, s, &secs[k], cv, best);
+        else
+            rc = print_section(out, &first, s, &secs[k], cv, best, fmt, colour);
+    }
+    /* False disconnects and overhead are the run's, the same on every side. */
+    if (rc == 0 && fmt == FL_CMP_TEXT && s->n) {
+        section_values(s, &(section){ 0, 0, NULL, NULL }, cv, best);
+        rc = print_view(out, &first, "run: false disconnects, heartbeat bytes per connection-hour", VIEW(run_view), s,
+                        cv, best, fmt, colour);
     }
     if (fmt != FL_CMP_CSV && nsec && s->n > 1)
-        fprintf(out, "\n%s marks the best row of a column (most detected; least of the others).\n",
+        fprintf(out, "\n%s marks a column's best row: most detected, residual nearest 0, else least.\n",
                 fmt == FL_CMP_MARKDOWN ? "Bold" : "*");
     free(cv);
     free(best);
@@ -586,13 +690,7 @@ int fl_cmp_threshold_parse(const char *expr, fl_cmp_threshold *t, char *err, siz
 
 static bool crossed(double v, const char *op, double limit)
 {
-    if (strcmp(op, ">") == 0)
-        return v > limit;
-    if (strcmp(op, ">=") == 0)
-        return v >= limit;
-    if (strcmp(op, "<") == 0)
-        return v < limit;
-    return v <= limit;
+    return op[0] == '>' ? (op[1] ? v >= limit : v > limit) : (op[1] ? v <= limit : v < limit);
 }
 
 static const fl_cmp_row *baseline_row(const fl_cmp_set *b, const fl_cmp_row *row)

@@ -1,7 +1,8 @@
 /* Reports side by side: rows are runs (a single report, or each cell of a
- * sweep's combined report), one table per fault and side with the detection
- * statistics, false disconnects, heartbeat overhead and the model's window;
- * the best row of each column is marked. Thresholds against a baseline turn
+ * sweep's combined report), per fault and side the detection statistics, the
+ * model's window and the per-connection residuals (measured - predicted,
+ * unexplained, unpredicted, queued, cpu_waited), and each run's false
+ * disconnects and heartbeat overhead; the best row of each column is marked. Thresholds against a baseline turn
  * the comparison into a regression gate (docs/compare.md). Works on the
  * reports' JSON (docs/report-format.md), so it compares files from any run. */
 #ifndef FLATLINE_HARNESS_COMPARE_H
@@ -35,10 +36,16 @@ int fl_cmp_add_file(fl_cmp_set *s, const char *path, bool prefix, char *err, siz
 typedef enum fl_cmp_format { FL_CMP_TEXT, FL_CMP_MARKDOWN, FL_CMP_CSV, FL_CMP_JSON } fl_cmp_format;
 /* "table", "md", "csv", "json" -> format; -1 if unknown. */
 int fl_cmp_format_parse(const char *name);
-/* The comparison in format fmt (colour: terminal only). Returns 0, -1 on write error. */
+/* The comparison in format fmt (colour: terminal only). The terminal gives
+ * each fault side a detection table and a residual table and the runs' own
+ * columns a third, so that each reads at 80 columns with cell names of about
+ * 20 characters; Markdown has one wide table per fault side. Returns 0, -1 on
+ * write error. */
 int fl_cmp_print(const fl_cmp_set *s, fl_cmp_format fmt, FILE *out, bool colour);
 /* The same as JSON: {"rows": [{fault, kind, target, side, cell, params, detected, undetected,
- * p50_s, p99_s, max_s, false_disconnects, bytes_per_conn_hour, window_lo_s, window_hi_s, best}]}. */
+ * p50_s, p99_s, max_s, false_disconnects, bytes_per_conn_hour, window_lo_s, window_hi_s,
+ * residual_p99_s, residual_max_s, slack_max_s, unexplained, unpredicted, queued, cpu_waited,
+ * best}]}; null where a report has no value (the residual fields of an older report). */
 json_t *fl_cmp_to_json(const fl_cmp_set *s);
 
 /* A metric of one single-run report JSON: fl_metric_get() (reports/metric.h, the

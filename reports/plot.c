@@ -121,6 +121,58 @@ static int window_of(const json_t *model, const where *w, json_t **out, char *er
     return *out ? 0 : bad(err, errlen, w, "", "out of memory");
 }
 
+/* side.<field>: an array of seconds (nulls, numbers JSON could not hold, are
+ * skipped); what one may be is checked by ok and named by what. */
+static json_t *seconds_of(const json_t *arr, bool (*ok)(double), const char *what, const where *w, const char *field,
+                          char *err, size_t errlen)
+{
+    if (!json_is_array(arr)) {
+        bad(err, errlen, w, field, "not an array");
+        return NULL;
+    }
+    json_t *values = json_array();
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v) {
+        if (json_is_null(v))
+            continue;
+        if (!json_is_number(v) || !isfinite(json_number_value(v)) || !ok(json_number_value(v))) {
+            json_decref(values);
+            where e;
+            at(&e, w, ".%s[%zu]", field, i);
+            bad(err, errlen, &e, "", what);
+            return NULL;
+        }
+        json_array_append_new(values, json_real(json_number_value(v)));
+    }
+    return values;
+}
+
+static bool is_latency(double v) { return v >= 0; }
+static bool is_residual(double v) /* early (< 0) or late: any finite number */
+{
+    (void)v;
+    return true;
+}
+
+/* Per-connection residuals and outcomes (docs/report-format.md): absent from
+ * older reports, which still plot; "residuals" is checked like the latencies. */
+static int residuals_of(const json_t *side, json_t *out, const where *w, char *err, size_t errlen)
+{
+    static const char *const optional[] = { "survived", "unexplained", "residual_s", "slack_max_s",
+                                            "unpredicted", "queued", "cpu_waited" };
+    for (size_t k = 0; k < sizeof optional / sizeof optional[0]; k++) {
+        json_t *o = json_object_get(side, optional[k]);
+        if (o && (json_is_number(o) || json_is_object(o) || json_is_null(o)))
+            json_object_set(out, optional[k], o);
+    }
+    const json_t *each = json_object_get(side, "residuals");
+    if (!each)
+        return 0;
+    json_t *values = seconds_of(each, is_residual, "not a residual (seconds)", w, "residuals", err, errlen);
+    return values ? json_object_set_new(out, "residuals", values) : -1;
+}
+
 static json_t *side_of(const json_t *side, const where *w, char *err, size_t errlen)
 {
     const json_t *lat, *undetected, *verdict, *model;
@@ -134,25 +186,9 @@ static json_t *side_of(const json_t *side, const where *w, char *err, size_t err
             "missing: the report has only summary statistics (written before flatline plot); run it again");
         return NULL;
     }
-    if (!json_is_array(lat)) {
-        bad(err, errlen, w, "latencies", "not an array");
+    json_t *values = seconds_of(lat, is_latency, "not a latency (seconds >= 0)", w, "latencies", err, errlen);
+    if (!values)
         return NULL;
-    }
-    json_t *values = json_array();
-    size_t i;
-    json_t *v;
-    json_array_foreach(lat, i, v) {
-        if (json_is_null(v)) /* a latency that could not be written as a number */
-            continue;
-        if (!json_is_number(v) || !isfinite(json_number_value(v)) || json_number_value(v) < 0) {
-            json_decref(values);
-            where e;
-            at(&e, w, ".latencies[%zu]", i);
-            bad(err, errlen, &e, "", "not a latency (seconds >= 0)");
-            return NULL;
-        }
-        json_array_append_new(values, json_real(json_number_value(v)));
-    }
     where mw;
     at(&mw, w, ".model");
     json_t *window;
@@ -162,12 +198,9 @@ static json_t *side_of(const json_t *side, const where *w, char *err, size_t err
     }
     json_t *out = json_pack("{s:o, s:O, s:O, s:o}", "latencies", values, "undetected", undetected, "verdict",
                             verdict, "window", window);
-    /* Per-connection residuals and outcomes: absent in older reports. */
-    static const char *const optional[] = { "survived", "unexplained", "residual_s" };
-    for (size_t k = 0; out && k < sizeof optional / sizeof optional[0]; k++) {
-        json_t *o = json_object_get(side, optional[k]);
-        if (o && (json_is_integer(o) || json_is_object(o) || json_is_null(o)))
-            json_object_set(out, optional[k], o);
+    if (out && residuals_of(side, out, w, err, errlen) < 0) {
+        json_decref(out);
+        return NULL;
     }
     return out;
 }

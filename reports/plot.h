@@ -4,9 +4,10 @@
  * one fault is one configuration), or a fault of one cell of a combined
  * report. fl_plot_add_report() checks a parsed report (docs/report-format.md)
  * and keeps, per configuration and side (broker, client, will), the
- * per-connection latencies, the undetected count, the verdict and the model's
- * window; fl_plot_write_html() inlines the charting library, the page's
- * script (reports/plot-assets/) and that data into one file.
+ * per-connection latencies and residuals (measured - predicted), the
+ * undetected and unexplained counts, the verdict and the model's window;
+ * fl_plot_write_html() inlines the charting library, the page's script
+ * (reports/plot-assets/) and that data into one file.
  *
  * The data written into the page (#flatline-data, read by plot.js):
  *   {"title": s, "sides": ["broker", "client", "will"],
@@ -14,7 +15,10 @@
  *                 "inject_s", "heal_s" (s after the report's first inject; heal null: never),
  *                 "affected", "tolerance": {"abs_s", "rel"},
  *                 "sides": {"broker": {"latencies": [s...], "undetected", "verdict",
- *                                      "window": {"applicable", "expect", "lo_s", "hi_s", "detector", "why"} | null},
+ *                                      "window": {"applicable", "expect", "lo_s", "hi_s", "detector", "why"} | null,
+ *                                      and, when the report has them (not before per-connection residuals):
+ *                                      "residuals": [s...], "residual_s": {stats}, "slack_max_s", "survived",
+ *                                      "unexplained", "unpredicted", "queued", "cpu_waited"},
  *                           "client": ..., "will": ...},
  *                 "metrics": {"<path>": number | null}}],
  *    "metrics": ["<path>", ...]} */

@@ -139,3 +139,18 @@ void fl_table_markdown(const fl_table *t, FILE *out)
         }
     }
 }
+
+void fl_csv_field(FILE *out, const char *text)
+{
+    if (!strpbrk(text, ",\"\n")) {
+        fputs(text, out);
+        return;
+    }
+    fputc('"', out);
+    for (; *text; text++) {
+        if (*text == '"')
+            fputc('"', out);
+        fputc(*text, out);
+    }
+    fputc('"', out);
+}

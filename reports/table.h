@@ -32,5 +32,7 @@ void fl_write_wrapped(FILE *out, const char *text, size_t width, size_t indent);
 void fl_table_print(const fl_table *t, FILE *out, bool colour);
 /* The first row is the header. '|' in cells is escaped. */
 void fl_table_markdown(const fl_table *t, FILE *out);
+/* One CSV field: quoted (RFC 4180, '"' doubled) when it holds ',', '"' or a newline. */
+void fl_csv_field(FILE *out, const char *text);
 
 #endif

@@ -15,6 +15,14 @@
     will: "Will: a watcher receives the dead client's will"
   };
   var WIDTH = Math.max(600, Math.min(1400, (document.body.clientWidth || 1150) - 8));
+  /* A side's latency CDF and its residuals side by side when there is room,
+   * one above the other when not. */
+  var LAT_WIDTH = WIDTH >= 1000 ? Math.round(WIDTH * 0.56) : WIDTH;
+  /* (less the room of a scrollbar that the page's length brings later) */
+  var RES_WIDTH = WIDTH >= 1000 ? WIDTH - LAT_WIDTH - 16 - 24 : WIDTH;
+  /* A residual this early is still the detector's: the round trip and the
+   * timestamps the model leaves out (reports/report.h, FL_RESIDUAL_EARLY_S). */
+  var EARLY_MS = 1;
 
   function fail(msg) {
     root.setAttribute("data-rendered", "error: " + msg);
@@ -36,9 +44,19 @@
 
   function finite(v) { return typeof v === "number" && isFinite(v); }
 
+  function ascending(a, b) { return a - b; }
+
   function sortedLatencies(side) {
-    return (side && side.latencies || []).filter(finite).sort(function (a, b) { return a - b; });
+    return (side && side.latencies || []).filter(finite).sort(ascending);
   }
+
+  /* Each connection's measured - predicted latency (against the instant the
+   * model predicts from its own last exchange, model/instant.h), in ms. */
+  function sortedResiduals(side) {
+    return (side && side.residuals || []).filter(finite).map(function (v) { return v * 1000; }).sort(ascending);
+  }
+
+  function ms(v) { return finite(v) ? (v * 1000).toFixed(1) + " ms" : "-"; }
 
   function fmt(s) {
     if (!finite(s)) return "never";
@@ -55,32 +73,33 @@
     return t.abs_s + t.rel * (finite(hi) ? hi : 0);
   }
 
-  /* The empirical CDF of each configuration on one shared x axis (uPlot
-   * aligns series on x): every latency of every configuration is a step. The
-   * fraction is of the affected connections, so undetected ones keep the
-   * curve below 1. */
-  function cdfData(configs, side) {
-    var xs = [0], per = [];
-    configs.forEach(function (c) {
-      var lat = sortedLatencies(c.sides[side]);
-      per.push(lat);
-      xs = xs.concat(lat);
-    });
-    xs = xs.sort(function (a, b) { return a - b; }).filter(function (x, i, a) { return i === 0 || x !== a[i - 1]; });
-    /* The curves run on to the right edge rather than stop at the last step. */
-    if (xMax(configs, side) > xs[xs.length - 1]) xs.push(xMax(configs, side));
+  /* Empirical CDFs on one shared x axis (uPlot aligns series on x): every
+   * value of every list is a step; list i climbs to lists[i].length /
+   * totals[i]. The curves start at x0 and run on to xEnd rather than stop at
+   * their last step. */
+  function stepData(lists, totals, x0, xEnd) {
+    var xs = [x0];
+    lists.forEach(function (l) { xs = xs.concat(l); });
+    xs = xs.sort(ascending).filter(function (x, i, a) { return i === 0 || x !== a[i - 1]; });
+    if (xEnd > xs[xs.length - 1]) xs.push(xEnd);
     var data = [xs];
-    configs.forEach(function (c, i) {
-      var lat = per[i], s = c.sides[side] || {};
-      var total = Math.max(1, lat.length + (s.undetected || 0));
-      var ys = new Array(xs.length), k = 0;
+    lists.forEach(function (l, i) {
+      var total = Math.max(1, totals[i]), ys = new Array(xs.length), k = 0;
       for (var j = 0; j < xs.length; j++) {
-        while (k < lat.length && lat[k] <= xs[j]) k++;
+        while (k < l.length && l[k] <= xs[j]) k++;
         ys[j] = k / total;
       }
       data.push(ys);
     });
     return data;
+  }
+
+  /* The latency CDFs: the fraction is of the affected connections, so
+   * undetected ones keep a curve below 1. */
+  function cdfData(configs, side) {
+    var lists = configs.map(function (c) { return sortedLatencies(c.sides[side]); });
+    var totals = configs.map(function (c, i) { return lists[i].length + ((c.sides[side] || {}).undetected || 0); });
+    return stepData(lists, totals, 0, xMax(configs, side));
   }
 
   function xMax(configs, side) {
@@ -94,15 +113,27 @@
     return m > 0 ? m * 1.08 : 1;
   }
 
+  /* draw(ctx, bbox) on the chart's canvas, inside its plotting area only. */
+  function clipped(u, draw) {
+    var ctx = u.ctx, b = u.bbox;
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(b.left, b.top, b.width, b.height);
+    ctx.clip();
+    draw(ctx, b);
+    ctx.restore();
+  }
+
+  function percentAxis(label) {
+    return { label: label, size: 60, values: function (u, vals) {
+      return vals.map(function (v) { return Math.round(v * 100) + " %"; });
+    } };
+  }
+
   /* Model windows under the curves: the band [lo, hi] and, dashed, the band
    * widened by the tolerance the verdict uses. */
   function drawWindows(configs, side, colors) {
-    return function (u) {
-      var ctx = u.ctx, b = u.bbox;
-      ctx.save();
-      ctx.beginPath();
-      ctx.rect(b.left, b.top, b.width, b.height);
-      ctx.clip();
+    return function (u) { clipped(u, function (ctx, b) {
       configs.forEach(function (c, i) {
         var w = (c.sides[side] || {}).window;
         if (!w || !finite(w.lo_s)) return;
@@ -123,8 +154,85 @@
           ctx.stroke();
         });
       });
-      ctx.restore();
-    };
+    }); };
+  }
+
+  /* Where a residual is the detector's own: from EARLY_MS early to the slack
+   * its timers state (slack_max_s), shaded grey (configurations of one sweep
+   * mostly share it) with a dashed line in each configuration's colour at its
+   * slack. Outside it a detection is unexplained, unless the process's own
+   * work (queued) or its wait for a CPU (cpu-waited) made it late. */
+  function drawSlack(configs, side, colors) {
+    return function (u) { clipped(u, function (ctx, b) {
+      var lo = u.valToPos(-EARLY_MS, "x", true), shaded = {};
+      configs.forEach(function (c, i) {
+        var slack = (c.sides[side] || {}).slack_max_s;
+        if (!finite(slack)) return;
+        var hi = u.valToPos(slack * 1000, "x", true), x = Math.round(hi) + 0.5;
+        if (!shaded[slack]) {
+          ctx.fillStyle = "rgba(0,0,0,0.07)";
+          ctx.fillRect(lo, b.top, Math.max(1, hi - lo), b.height);
+          shaded[slack] = true;
+        }
+        ctx.strokeStyle = rgba(colors[i], 0.6);
+        ctx.lineWidth = 1;
+        ctx.setLineDash([6, 4]);
+        ctx.beginPath();
+        ctx.moveTo(x, b.top);
+        ctx.lineTo(x, b.top + b.height);
+        ctx.stroke();
+      });
+    }); };
+  }
+
+  /* The residual axis: the explained band and every residual, with room. */
+  function residualRange(lists, configs, side) {
+    var lo = -2 * EARLY_MS, hi = 2 * EARLY_MS;
+    lists.forEach(function (l) { lo = Math.min(lo, l[0] * 1.2); hi = Math.max(hi, l[l.length - 1] * 1.2); });
+    configs.forEach(function (c) {
+      var slack = (c.sides[side] || {}).slack_max_s;
+      if (finite(slack)) hi = Math.max(hi, slack * 1000 * 1.5);
+    });
+    return [lo, hi];
+  }
+
+  /* Beside a side's latency CDF: each configuration's residuals as a CDF, in
+   * ms. When they spread over more than 50 ms the axis is asinh (linear within
+   * a millisecond of 0, logarithmic beyond), so that one timer late by a
+   * second does not flatten hundreds within a millisecond. Reports from
+   * before residuals draw a note. */
+  function residualChart(row, all, side, allColors) {
+    var box = el("div", { "class": "chart", "data-chart": "residual-" + side });
+    row.appendChild(box);
+    var configs = [], colors = [], lists = [];
+    all.forEach(function (c, i) {
+      var l = sortedResiduals(c.sides[side]);
+      if (!l.length) return;
+      configs.push(c);
+      colors.push(allColors[i]);
+      lists.push(l);
+    });
+    box.setAttribute("data-series", String(configs.length));
+    box.setAttribute("data-colors", colors.join(","));
+    if (!configs.length) {
+      box.appendChild(el("p", { "class": "note", style: "width:" + RES_WIDTH + "px" },
+        "No per-connection residuals here: the report predates them, or no detection had a prediction."));
+      return;
+    }
+    var range = residualRange(lists, configs, side), series = [{ label: "residual (ms)" }];
+    configs.forEach(function (c, i) {
+      series.push({ label: c.label, stroke: colors[i], width: 2.5, paths: uPlot.paths.stepped({ align: 1 }),
+                    points: { show: false } });
+    });
+    new uPlot({
+      width: RES_WIDTH, height: 330, legend: { show: false },
+      scales: { x: range[1] - range[0] > 50 ? { time: false, distr: 4, asinh: EARLY_MS, range: range }
+                                             : { time: false, range: range },
+                y: { range: [0, 1.02] } },
+      axes: [{ label: "residual, ms (measured \u2212 predicted)" }, percentAxis("fraction of the predicted")],
+      series: series,
+      hooks: { drawClear: [drawSlack(configs, side, colors)] }
+    }, stepData(lists, lists.map(function (l) { return l.length; }), range[0], range[1]), box);
   }
 
   /* A configuration has a curve on a side when that side detected something,
@@ -134,30 +242,40 @@
     return !!s && (sortedLatencies(s).length > 0 || s.undetected > 0 || !!(s.window && s.window.applicable));
   }
 
+  /* "2 of 25", with what explains late ones or that some had no prediction. */
+  function unexplainedText(s) {
+    if (!finite(s.unexplained)) return "-";
+    var n = sortedResiduals(s).length, notes = [];
+    if (s.queued) notes.push(s.queued + " queued");
+    if (s.cpu_waited) notes.push(s.cpu_waited + " cpu-waited");
+    if (s.unpredicted) notes.push(s.unpredicted + " unpredicted");
+    return s.unexplained + (n ? " of " + n : "") + (notes.length ? " (" + notes.join(", ") + ")" : "");
+  }
+
   function summaryTable(configs, side, colors) {
-    var t = el("table");
+    var t = el("table", { "data-table": "summary-" + side });
     var head = el("tr");
-    ["configuration", "detected", "undetected", "survived", "p50", "p99", "max", "residual p99 (unexplained)",
-     "model window (prediction)", "detector (prediction)", "verdict"]
+    ["configuration", "detected", "undetected", "survived", "p50", "p99", "max", "model window (prediction)",
+     "detector (prediction)", "residual p99 / max", "unexplained", "verdict"]
       .forEach(function (h) { head.appendChild(el("th", {}, h)); });
     t.appendChild(head);
     configs.forEach(function (c, i) {
-      var s = c.sides[side] || {}, lat = sortedLatencies(s), w = s.window, tr = el("tr");
+      var s = c.sides[side] || {}, lat = sortedLatencies(s), w = s.window, r = s.residual_s || {}, tr = el("tr");
       var name = el("td");
       name.appendChild(el("span", { "class": "swatch", style: "background:" + colors[i] }));
       name.appendChild(document.createTextNode(c.label));
       if (w && w.why) name.title = w.why;
       tr.appendChild(name);
-      /* measured - predicted from each connection's own history (model/instant.h) */
-      var res = s.residual_s && finite(s.residual_s.p99)
-        ? (s.residual_s.p99 * 1000).toFixed(1) + " ms (" + (s.unexplained || 0) + ")" : "-";
-      [String(lat.length), String(s.undetected || 0), String(s.survived || 0), fmt(nearestRank(lat, 50)),
-       fmt(nearestRank(lat, 99)), fmt(lat.length ? lat[lat.length - 1] : null), res,
-       w && finite(w.lo_s) ? fmt(w.lo_s) + " \u2013 " + fmt(w.hi_s) : "no model",
-       w && w.detector ? w.detector : "-"].forEach(function (v, k) {
-        if (k >= 3 && k < 6 && !lat.length && v === "never") v = "-";
-        tr.appendChild(el("td", k === 8 ? { "class": "text" } : {}, v));
-      });
+      var measured = [nearestRank(lat, 50), nearestRank(lat, 99), lat.length ? lat[lat.length - 1] : null];
+      [String(lat.length), String(s.undetected || 0), String(s.survived || 0)]
+        .concat(measured.map(function (v) { return lat.length ? fmt(v) : "-"; }))
+        .concat([w && finite(w.lo_s) ? fmt(w.lo_s) + " \u2013 " + fmt(w.hi_s) : "no model",
+                 w && w.detector ? w.detector : "-",
+                 finite(r.p99) ? (r.p99 * 1000).toFixed(1) + " / " + ms(r.max) : "-", unexplainedText(s)])
+        .forEach(function (v, k) { tr.appendChild(el("td", k === 7 || k === 9 ? { "class": "text" } : {}, v)); });
+      if (finite(s.slack_max_s))
+        tr.lastChild.title = "beyond [\u2212" + EARLY_MS + " ms, slack " + ms(s.slack_max_s) + "] and not " +
+          "explained by the process's own work (queued) or its wait for a CPU (cpu-waited)";
       tr.appendChild(el("td", { "class": "text " + (s.verdict || "") }, s.verdict || "-"));
       t.appendChild(tr);
     });
@@ -194,9 +312,10 @@
       colors.push(PALETTE[i % PALETTE.length]);
     });
     if (!configs.length) return 0;
-    var box = el("div", { "class": "chart", "data-chart": "cdf-" + side });
+    var row = el("div", { "class": "pair" }), box = el("div", { "class": "chart", "data-chart": "cdf-" + side });
     host.appendChild(el("h2", {}, SIDE_TITLE[side] || side));
-    host.appendChild(box);
+    host.appendChild(row);
+    row.appendChild(box);
     var series = [{ label: "latency (s)" }];
     configs.forEach(function (c, i) {
       series.push({
@@ -207,20 +326,16 @@
       });
     });
     new uPlot({
-      width: WIDTH, height: 330,
+      width: LAT_WIDTH, height: 330,
       legend: { show: false }, /* the table under the chart names the curves */
       scales: { x: { time: false, range: [0, xMax(configs, side)] }, y: { range: [0, 1.02] } },
-      axes: [
-        { label: "seconds after the fault's inject" },
-        { label: "fraction detected", size: 60, values: function (u, vals) {
-          return vals.map(function (v) { return Math.round(v * 100) + " %"; });
-        } }
-      ],
+      axes: [{ label: "seconds after the fault's inject" }, percentAxis("fraction detected")],
       series: series,
       hooks: { drawClear: [drawWindows(configs, side, colors)] }
     }, cdfData(configs, side), box);
     box.setAttribute("data-series", String(configs.length));
     box.setAttribute("data-colors", colors.join(","));
+    residualChart(row, configs, side, colors);
     host.appendChild(summaryTable(configs, side, colors));
     return configs.length;
   }

@@ -79,13 +79,16 @@ Test(compare, csv_rows_by_hand)
     FILE *out = open_memstream(&buf, &len);
     cr_assert_eq(fl_cmp_print(&s, FL_CMP_CSV, out, false), 0);
     fclose(out);
+    /* reports from before per-connection residuals: their columns are empty */
     const char *expected =
         "fault,kind,target,side,cell,detected,undetected,p50_s,p99_s,max_s,false_disconnects,bytes_per_conn_hour,"
-        "window_lo_s,window_hi_s,best\n"
-        "0,cable-pull,devices[0],broker,base,10,0,2,3,3,0,12120,1,3.001,p50;p99;max;false_disc;overhead\n"
-        "0,cable-pull,devices[0],broker,candidate,10,0,2.2,3.6,3.6,1,12600,1,3.001,\n"
-        "0,cable-pull,devices[0],client,base,10,0,1.5,2.5,2.5,0,12120,1,2.5,detected;undetected;false_disc;overhead\n"
-        "0,cable-pull,devices[0],client,candidate,9,1,1.5,2,2,1,12600,1,2.5,p99;max\n";
+        "window_lo_s,window_hi_s,residual_p99_s,residual_max_s,slack_max_s,unexplained,unpredicted,queued,cpu_waited,"
+        "best\n"
+        "0,cable-pull,devices[0],broker,base,10,0,2,3,3,0,12120,1,3.001,,,,,,,,p50;p99;max;false_disc;overhead\n"
+        "0,cable-pull,devices[0],broker,candidate,10,0,2.2,3.6,3.6,1,12600,1,3.001,,,,,,,,\n"
+        "0,cable-pull,devices[0],client,base,10,0,1.5,2.5,2.5,0,12120,1,2.5,,,,,,,,"
+        "detected;undetected;false_disc;overhead\n"
+        "0,cable-pull,devices[0],client,candidate,9,1,1.5,2,2,1,12600,1,2.5,,,,,,,,p99;max\n";
     cr_expect_str_eq(buf, expected);
     free(buf);
     fl_cmp_free(&s);
@@ -102,18 +105,31 @@ Test(compare, terminal_and_markdown_tables)
     FILE *out = open_memstream(&buf, &len);
     cr_assert_eq(fl_cmp_print(&s, FL_CMP_TEXT, out, false), 0);
     fclose(out);
-    cr_expect(strstr(buf, "faults[0] cable-pull devices[0]: broker detection\n"));
-    cr_expect(strstr(buf, "2.000 s *"), "best p50 marked:\n%s", buf);
-    cr_expect(strstr(buf, "1.00 .. 3.00 s"), "model window:\n%s", buf);
+    /* the side's own columns, its residuals ("-": reports from before them), the run's apart */
+    cr_expect(strstr(buf, "faults[0] cable-pull devices[0]: broker detection (s after the fault)\n"
+                          "cell       detected  missed  p50      p99      max      model window\n"
+                          "base       10        0       2.000 *  3.000 *  3.000 *  1.00 .. 3.00\n"
+                          "candidate  10        0       2.200    3.600    3.600    1.00 .. 3.00\n"),
+              "%s", buf);
+    cr_expect(strstr(buf, "faults[0] cable-pull devices[0]: broker residual (ms, measured - predicted)\n"
+                          "cell       p99  max  unexplained\n"
+                          "base       -    -    -\n"),
+              "%s", buf);
+    cr_expect(strstr(buf, "run: false disconnects, heartbeat bytes per connection-hour\n"
+                          "cell       false disc.  bytes/conn-h\n"
+                          "base       0 *          12120 *\n"),
+              "%s", buf);
     cr_expect(!strstr(buf, "will detection"));
     free(buf);
     buf = NULL;
     out = open_memstream(&buf, &len);
     cr_assert_eq(fl_cmp_print(&s, FL_CMP_MARKDOWN, out, false), 0);
     fclose(out);
-    cr_expect(strstr(buf, "| cell | detected | undetected | p50 | p99 | max | false disc. | bytes/conn-h | model window |\n"
-                          "|---|---|---|---|---|---|---|---|---|\n"
-                          "| base | 10 | 0 | **2.000 s** | **3.000 s** | **3.000 s** | **0** | **12120** | 1.00 .. 3.00 s |\n"),
+    cr_expect(strstr(buf, "| cell | detected | undetected | p50 s | p99 s | max s | model window s | residual p99 ms | "
+                          "residual max ms | slack ms | unexplained | false disc. | bytes/conn-h |\n"
+                          "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+                          "| base | 10 | 0 | **2.000** | **3.000** | **3.000** | 1.00 .. 3.00 | - | - | - | - | **0** | "
+                          "**12120** |\n"),
               "%s", buf);
     free(buf);
     fl_cmp_free(&s);

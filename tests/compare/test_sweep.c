@@ -3,8 +3,9 @@
  * row per cell, the compare table orders the cells as the model does (the
  * broker closes a silent connection grace x Keep Alive after its last packet,
  * here its CONNECT just before the pull: a larger product, a later median),
- * each median lies in its model window, and the JUnit and Markdown outputs
- * parse. No namespace of the run is left. */
+ * each median lies in its model window, the summary printed at the end reads
+ * at 80 columns, and the JUnit and Markdown outputs parse. No namespace of
+ * the run is left. */
 #include <criterion/criterion.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -61,6 +62,14 @@ Test(sweep, keepalive_by_grace, .timeout = 170)
     }
     cr_expect(ok, "flatline run: status %d", status);
     cr_expect_eq(leftover_namespaces(pid), 0, "namespaces left behind");
+
+    /* The sweep's summary that run prints last (compare's tables, residuals
+     * included) reads at 80 columns. */
+    snprintf(cmd, sizeof cmd,
+             "sed -n '/^sweep /,$p' %s/run.log | awk 'length > 80 { print; wide = 1 } END { exit wide }' >&2", dir);
+    cr_expect_eq(shell(cmd), 0, "a line of the sweep's summary is wider than 80 columns");
+    snprintf(cmd, sizeof cmd, "grep -q '^faults\\[0\\] cable-pull devices\\[0\\]: broker residual' %s/run.log", dir);
+    cr_expect_eq(shell(cmd), 0, "no residual table in the sweep's summary");
 
     char path[256];
     snprintf(path, sizeof path, "%s/report.json", dir);

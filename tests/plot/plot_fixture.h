@@ -11,10 +11,18 @@
 
 #define PLOT_INJECT_NS UINT64_C(7000000000000)
 
+/* The residuals the fixture writes (s): PLOT_RESIDUAL(first, step, i) for the
+ * broker's i-th detection, which differ from configuration to configuration
+ * (their curves do not hide each other), 1.5 ms later on the client. Each is
+ * held against a slack of PLOT_SLACK_S. */
+#define PLOT_SLACK_S 0.001
+#define PLOT_RESIDUAL(first, step, i) (-0.0008 + 0.0004 * ((first) - 1.0) + 0.01 * (step) * (double)(i))
+
 /* A finished report named name with one cable-pull per entry of first[]
  * (faults 10 s apart, healed 8 s after the inject): n broker latencies
  * first[k], first[k] + step, ...; the client sees each 0.5 s later and misses
- * the last connection. The model: MQTT keep-alive ka s. */
+ * the last connection. Each detection has its residual (PLOT_RESIDUAL). The
+ * model: MQTT keep-alive ka s. */
 static inline fl_report *plot_report(const char *name, const double *first, size_t nfaults, size_t n,
                                      double step, int ka)
 {
@@ -49,9 +57,13 @@ static inline fl_report *plot_report(const char *name, const double *first, size
             cr_assert_eq(fl_report_fault_add_conn(f, conn), 0);
             cr_assert_eq(fl_report_fault_detected(f, FL_SIDE_BROKER, "keepalive_timeout", first[k] + step * (double)i),
                          0);
-            if (i + 1 < n)
+            double residual = PLOT_RESIDUAL(first[k], step, i);
+            cr_assert_eq(fl_report_fault_residual(f, FL_SIDE_BROKER, residual, PLOT_SLACK_S, NULL), 0);
+            if (i + 1 < n) {
                 cr_assert_eq(fl_report_fault_detected(f, FL_SIDE_CLIENT, "ping_timeout",
                                                       first[k] + 0.5 + step * (double)i), 0);
+                cr_assert_eq(fl_report_fault_residual(f, FL_SIDE_CLIENT, residual + 0.0015, PLOT_SLACK_S, NULL), 0);
+            }
         }
         fl_report_fault_undetected(f, FL_SIDE_CLIENT, 1);
     }

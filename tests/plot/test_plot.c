@@ -20,6 +20,8 @@ static const json_t *side(const fl_plot *p, size_t i, const char *name)
     return json_object_get(json_object_get(config(p, i), "sides"), name);
 }
 
+static json_t *fault0(json_t *report) { return json_array_get(json_object_get(report, "faults"), 0); }
+
 Test(plot_data, one_configuration_per_fault_with_every_latency)
 {
     const double first[] = { 1.0, 2.0 };
@@ -76,6 +78,10 @@ Test(plot_data, a_sweep_gives_a_configuration_per_cell)
     char err[512];
     cr_assert_eq(fl_plot_add_report(p, sweep, "sweep", "sweep.json", err, sizeof err), 2, "%s", err);
     cr_assert_str_eq(json_string_value(json_object_get(config(p, 0), "label")), "sweep: keepalive=2");
+    /* each cell's residuals, as a single report's */
+    cr_assert_eq(json_array_size(json_object_get(side(p, 1, "broker"), "residuals")), 2);
+    cr_assert_float_eq(json_real_value(json_array_get(json_object_get(side(p, 1, "broker"), "residuals"), 1)),
+                       PLOT_RESIDUAL(1.0, 0.1, 1), 1e-12);
     cr_assert_str_eq(json_string_value(json_object_get(config(p, 1), "label")), "sweep: keepalive=4");
 
     /* A broken cell is named by its place, and nothing of the sweep stays. */
@@ -89,6 +95,52 @@ Test(plot_data, a_sweep_gives_a_configuration_per_cell)
     json_decref(sweep);
 }
 
+/* Each detection's residual (measured - predicted) reaches the page with the
+ * counts that judge it. One fault, 4 connections, step 0.25 s: the broker's
+ * residuals are -0.8 + 2.5 i ms, the client's 1.5 ms later for 3 of them;
+ * beyond [-1 ms, the 1 ms slack]: 3 and 2 unexplained. */
+Test(plot_data, residuals_per_connection)
+{
+    const double first[] = { 1.0 };
+    json_t *r = plot_report_json("r", first, 1, 4, 0.25, 2);
+    fl_plot *p = fl_plot_new(NULL);
+    char err[512];
+    cr_assert_eq(fl_plot_add_report(p, r, "r", "r.json", err, sizeof err), 1, "%s", err);
+    const json_t *b = side(p, 0, "broker"), *c = side(p, 0, "client");
+    const json_t *res = json_object_get(b, "residuals");
+    cr_assert_eq(json_array_size(res), 4);
+    for (size_t i = 0; i < 4; i++)
+        cr_expect_float_eq(json_real_value(json_array_get(res, i)), PLOT_RESIDUAL(1.0, 0.25, i), 1e-12);
+    cr_expect_eq(json_array_size(json_object_get(c, "residuals")), 3);
+    cr_expect_eq(json_integer_value(json_object_get(b, "unexplained")), 3);
+    cr_expect_eq(json_integer_value(json_object_get(c, "unexplained")), 2);
+    cr_expect_float_eq(json_real_value(json_object_get(b, "slack_max_s")), PLOT_SLACK_S, 1e-12);
+    cr_expect_float_eq(json_real_value(json_object_get(json_object_get(b, "residual_s"), "max")), 0.0067, 1e-12);
+    cr_expect_eq(json_integer_value(json_object_get(b, "queued")), 0);
+    cr_expect(json_is_integer(json_object_get(b, "cpu_waited")));
+    fl_plot_free(p);
+    json_decref(r);
+}
+
+/* A report from before per-connection residuals still plots, without them. */
+Test(plot_data, a_report_without_residuals_plots)
+{
+    const double first[] = { 1.0 };
+    json_t *r = plot_report_json("old", first, 1, 3, 0.1, 2);
+    static const char *const fields[] = { "residual_s", "residuals", "slack_max_s", "unexplained", "unpredicted",
+                                          "queued", "cpu_waited" };
+    for (size_t k = 0; k < sizeof fields / sizeof fields[0]; k++)
+        json_object_del(json_object_get(fault0(r), "broker"), fields[k]);
+    fl_plot *p = fl_plot_new(NULL);
+    char err[512];
+    cr_assert_eq(fl_plot_add_report(p, r, "old", "old.json", err, sizeof err), 1, "%s", err);
+    cr_expect_null(json_object_get(side(p, 0, "broker"), "residuals"));
+    cr_expect_null(json_object_get(side(p, 0, "broker"), "unexplained"));
+    cr_expect_eq(json_array_size(json_object_get(side(p, 0, "client"), "residuals")), 2);
+    fl_plot_free(p);
+    json_decref(r);
+}
+
 /* Each broken report gives -1 with exactly this message. */
 static void expect_error(json_t *report, const char *message)
 {
@@ -100,8 +152,6 @@ static void expect_error(json_t *report, const char *message)
     fl_plot_free(p);
     json_decref(report);
 }
-
-static json_t *fault0(json_t *report) { return json_array_get(json_object_get(report, "faults"), 0); }
 
 Test(plot_data, errors_name_the_field)
 {
@@ -120,6 +170,14 @@ Test(plot_data, errors_name_the_field)
     r = plot_report_json("x", first, 1, 3, 0.1, 2);
     json_array_set_new(json_object_get(json_object_get(fault0(r), "client"), "latencies"), 0, json_real(-1));
     expect_error(r, "faults[0].client.latencies[0]: not a latency (seconds >= 0)");
+
+    r = plot_report_json("x", first, 1, 3, 0.1, 2);
+    json_array_set_new(json_object_get(json_object_get(fault0(r), "broker"), "residuals"), 1, json_string("late"));
+    expect_error(r, "faults[0].broker.residuals[1]: not a residual (seconds)");
+
+    r = plot_report_json("x", first, 1, 3, 0.1, 2);
+    json_object_set_new(json_object_get(fault0(r), "client"), "residuals", json_integer(3));
+    expect_error(r, "faults[0].client.residuals: not an array");
 
     r = plot_report_json("x", first, 1, 3, 0.1, 2);
     json_object_set_new(r, "report_version", json_integer(2));

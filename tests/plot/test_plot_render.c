@@ -120,7 +120,10 @@ Test(plot_render, one_curve_per_configuration_in_each_chart)
     cr_assert_null(strstr(html, "url(http"));
     free(html);
 
-    chromium_run(dir, browser, "--dump-dom", "page.html", "dom.html");
+    /* The DOM at the screenshot's window size: the page lays a side's two
+     * charts out side by side only when there is room, so the plotting
+     * areas it records depend on the width. */
+    chromium_run(dir, browser, "--dump-dom --window-size=1200,2600", "page.html", "dom.html");
     snprintf(path, sizeof path, "%s/dom.html", dir);
     char *dom = slurp(path);
     char v[256];
@@ -149,7 +152,18 @@ Test(plot_render, one_curve_per_configuration_in_each_chart)
         cr_assert_eq(sscanf(box, "%d,%d,%d,%d", &x, &y, &w, &h), 4);
         cr_assert_lt(image_count_colour(&img, "#9467bd", x, y, w, h), 20);
     }
+    /* Beside each, the residuals (PLOT_RESIDUAL: differ per configuration):
+     * a curve per configuration in its colour; alpha's broker detections
+     * beyond [-1 ms, 1 ms] counted in the table. */
+    const char *residuals[] = { "residual-broker", "residual-client" };
+    for (size_t i = 0; i < 2; i++) {
+        dom_attribute(dom, residuals[i], "data-series", v, sizeof v);
+        cr_assert_str_eq(v, "3", "%s", residuals[i]);
+        cr_assert_eq(check_curves(dom, &img, residuals[i], 100), 3, "%s", residuals[i]);
+    }
+    cr_assert_not_null(strstr(dom, "\">16 of 20</td>"), "alpha: 16 of 20 unexplained");
     cr_assert_null(strstr(dom, "data-chart=\"cdf-will\""));
+    cr_assert_null(strstr(dom, "data-chart=\"residual-will\""));
     dom_attribute(dom, "timeline", "data-rows", v, sizeof v);
     cr_assert_str_eq(v, "3");
     dom_attribute(dom, "timeline", "data-series", v, sizeof v);

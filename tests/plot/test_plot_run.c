@@ -96,7 +96,10 @@ Test(plot_run, quickstart_report_drawn, .init = make_dir, .fini = remove_dir, .t
     json_decref(rep);
     json_decref(data);
 
-    chromium_run(dir, browser, "--dump-dom", "page.html", "dom.html");
+    /* The DOM at the screenshot's window size: the page lays a side's two
+     * charts out side by side only when there is room, so the plotting
+     * areas it records depend on the width. */
+    chromium_run(dir, browser, "--dump-dom --window-size=1200,1600", "page.html", "dom.html");
     chromium_run(dir, browser, "--screenshot=shot.png --window-size=1200,1600", "page.html", "/dev/null");
     snprintf(path, sizeof path, "%s/dom.html", dir);
     char *dom = slurp(path);
