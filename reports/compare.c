@@ -165,7 +165,7 @@ int fl_cmp_metric(const json_t *report, const char *path, double *v, bool *has, 
  * wrote them, then the per-connection residuals (absent from older reports). */
 enum {
     C_DET, C_UND, C_P50, C_P99, C_MAX, C_FD, C_OVH, C_WLO, C_WHI,
-    C_RP99, C_RMAX, C_SLACK, C_UNX, C_UNP, C_QUE, C_CPU, C_NCOLS
+    C_RP99, C_RMAX, C_SLACK, C_UNX, C_UNP, C_QUE, C_CPU, C_STALL, C_NCOLS
 };
 
 typedef enum unit { U_COUNT, U_S, U_MS } unit;
@@ -203,6 +203,7 @@ static const column cols[C_NCOLS] = {
     [C_UNP] = { "unpredicted", NULL, "unpred.", "unpredicted", U_COUNT, B_NONE, true },
     [C_QUE] = { "queued", NULL, "queued", "queued", U_COUNT, B_NONE, true },
     [C_CPU] = { "cpu_waited", NULL, "cpu-waited", "cpu-waited", U_COUNT, B_NONE, true },
+    [C_STALL] = { "stalled", NULL, "stalled", "stalled", U_COUNT, B_NONE, true },
 };
 
 typedef struct cell_values {
@@ -259,6 +260,7 @@ static void values_of(const json_t *report, size_t fault, int side, cell_values 
     num_at(sd, "unpredicted", c, C_UNP);
     num_at(sd, "queued", c, C_QUE);
     num_at(sd, "cpu_waited", c, C_CPU);
+    num_at(sd, "stalled", c, C_STALL);
     json_t *each = json_object_get(sd, "residuals"); /* the statistics carry no count */
     c->predicted = json_is_array(each) ? (double)json_array_size(each) : -1;
     window_of(sd, c);
@@ -479,10 +481,10 @@ typedef struct view {
 } view;
 #define VIEW(a) ((view){ (a), sizeof(a) / sizeof(a)[0] })
 static const int detection_view[] = { V_LABEL, C_DET, C_UND, C_P50, C_P99, C_MAX, V_WINDOW };
-static const int residual_view[] = { V_LABEL, C_RP99, C_RMAX, C_UNX, C_UNP, C_QUE, C_CPU };
+static const int residual_view[] = { V_LABEL, C_RP99, C_RMAX, C_UNX, C_UNP, C_QUE, C_CPU, C_STALL };
 static const int run_view[] = { V_LABEL, C_FD, C_OVH };
 static const int wide_view[] = { V_LABEL, C_DET,  C_UND,  C_P50,  C_P99, C_MAX, V_WINDOW, C_RP99,
-                                 C_RMAX,  C_SLACK, C_UNX, C_UNP, C_QUE, C_CPU, C_FD,     C_OVH };
+                                 C_RMAX,  C_SLACK, C_UNX, C_UNP, C_QUE, C_CPU, C_STALL, C_FD, C_OVH };
 
 /* An if_nonzero column is left out while every row has 0 (or nothing). */
 static bool shown(int col, const cell_values *cv, size_t n)

@@ -83,12 +83,12 @@ Test(compare, csv_rows_by_hand)
     const char *expected =
         "fault,kind,target,side,cell,detected,undetected,p50_s,p99_s,max_s,false_disconnects,bytes_per_conn_hour,"
         "window_lo_s,window_hi_s,residual_p99_s,residual_max_s,slack_max_s,unexplained,unpredicted,queued,cpu_waited,"
-        "best\n"
-        "0,cable-pull,devices[0],broker,base,10,0,2,3,3,0,12120,1,3.001,,,,,,,,p50;p99;max;false_disc;overhead\n"
-        "0,cable-pull,devices[0],broker,candidate,10,0,2.2,3.6,3.6,1,12600,1,3.001,,,,,,,,\n"
-        "0,cable-pull,devices[0],client,base,10,0,1.5,2.5,2.5,0,12120,1,2.5,,,,,,,,"
+        "stalled,best\n"
+        "0,cable-pull,devices[0],broker,base,10,0,2,3,3,0,12120,1,3.001,,,,,,,,,p50;p99;max;false_disc;overhead\n"
+        "0,cable-pull,devices[0],broker,candidate,10,0,2.2,3.6,3.6,1,12600,1,3.001,,,,,,,,,\n"
+        "0,cable-pull,devices[0],client,base,10,0,1.5,2.5,2.5,0,12120,1,2.5,,,,,,,,,"
         "detected;undetected;false_disc;overhead\n"
-        "0,cable-pull,devices[0],client,candidate,9,1,1.5,2,2,1,12600,1,2.5,,,,,,,,p99;max\n";
+        "0,cable-pull,devices[0],client,candidate,9,1,1.5,2,2,1,12600,1,2.5,,,,,,,,,p99;max\n";
     cr_expect_str_eq(buf, expected);
     free(buf);
     fl_cmp_free(&s);

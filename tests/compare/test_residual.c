@@ -18,7 +18,8 @@ typedef struct side_spec {
     int residuals;        /* per-connection residuals written: 0 none (an older report) */
     double rp99, rmax;    /* residual, s */
     int unexplained, unpredicted, queued, cpu_waited;
-    bool no_late; /* queued and cpu_waited absent (written before they were) */
+    bool no_late; /* queued, cpu_waited and stalled absent (written before they were) */
+    int stalled;
 } side_spec;
 
 static json_t *stats(double p50, double p99, double max)
@@ -51,6 +52,7 @@ static json_t *side_json(const side_spec *s)
     if (!s->no_late) {
         json_object_set_new(j, "queued", json_integer(s->queued));
         json_object_set_new(j, "cpu_waited", json_integer(s->cpu_waited));
+        json_object_set_new(j, "stalled", json_integer(s->stalled));
     }
     return j;
 }
@@ -72,9 +74,9 @@ static json_t *report(const side_spec *broker, const side_spec *client, int fals
     return r;
 }
 
-static const side_spec base_broker = { 10, 0, 2.0, 3.0, 3.0, 1.0, 3.001, 10, 0.0004, 0.0009, 0, 0, 0, 0, false };
-static const side_spec cand_broker = { 10, 0, 2.2, 3.6, 3.6, 1.0, 3.001, 9, 0.012, 0.040, 2, 1, 3, 0, false };
-static const side_spec any_client = { 10, 0, 1.5, 2.5, 2.5, 1.0, 2.5, 10, 0.001, 0.002, 0, 0, 0, 0, false };
+static const side_spec base_broker = { 10, 0, 2.0, 3.0, 3.0, 1.0, 3.001, 10, 0.0004, 0.0009, 0, 0, 0, 0, false, 0 };
+static const side_spec cand_broker = { 10, 0, 2.2, 3.6, 3.6, 1.0, 3.001, 9, 0.012, 0.040, 2, 1, 3, 0, false, 0 };
+static const side_spec any_client = { 10, 0, 1.5, 2.5, 2.5, 1.0, 2.5, 10, 0.001, 0.002, 0, 0, 0, 0, false, 0 };
 
 static void add(fl_cmp_set *s, const char *name, json_t *doc)
 {
@@ -150,13 +152,13 @@ Test(compare_residual, csv_columns)
     char *out = print(&s, FL_CMP_CSV);
     cr_expect(strstr(out, "fault,kind,target,side,cell,detected,undetected,p50_s,p99_s,max_s,false_disconnects,"
                           "bytes_per_conn_hour,window_lo_s,window_hi_s,residual_p99_s,residual_max_s,slack_max_s,"
-                          "unexplained,unpredicted,queued,cpu_waited,best\n") == out,
+                          "unexplained,unpredicted,queued,cpu_waited,stalled,best\n") == out,
               "%s", out);
     cr_expect(strstr(out, "\n0,cable-pull,devices[0],broker,candidate,10,0,2.2,3.6,3.6,1,12600,1,3.001,"
-                          "0.012,0.04,0.001,2,1,3,0,\n"),
+                          "0.012,0.04,0.001,2,1,3,0,0,\n"),
               "%s", out);
     cr_expect(strstr(out, "\n0,cable-pull,devices[0],broker,base,10,0,2,3,3,0,12120,1,3.001,0.0004,0.0009,0.001,"
-                          "0,0,0,0,p50;p99;max;false_disc;overhead;residual_p99;residual_max;unexplained\n"),
+                          "0,0,0,0,0,p50;p99;max;false_disc;overhead;residual_p99;residual_max;unexplained\n"),
               "%s", out);
     free(out);
     fl_cmp_free(&s);
@@ -231,7 +233,7 @@ Test(compare_residual, older_reports_show_a_dash)
     cr_expect(json_is_null(json_object_get(row_of(rows, "broker", "mid"), "queued")));
     json_decref(j);
     out = print(&s, FL_CMP_CSV);
-    cr_expect(strstr(out, "\n0,cable-pull,devices[0],broker,old,10,0,2,3,3,0,12120,1,3.001,,,,,,,,p50;p99;max\n"),
+    cr_expect(strstr(out, "\n0,cable-pull,devices[0],broker,old,10,0,2,3,3,0,12120,1,3.001,,,,,,,,,p50;p99;max\n"),
               "%s", out);
     free(out);
     fl_cmp_free(&s);
@@ -267,7 +269,7 @@ Test(compare_residual, sweep_tables_read_at_80_columns)
         int ka = 1 + k / 2;
         double grace = k % 2 ? 2.0 : 1.5, at = ka * grace - 0.2;
         side_spec b = { 20, 0, at, at + 0.001, at + 0.001, ka * (grace - 1), ka * grace, 20, 0.0006, 0.0123,
-                        k == 1 ? 12 : 0, k == 2, k == 3 ? 19 : 0, k == 4 ? 128 : 0, false };
+                        k == 1 ? 12 : 0, k == 2, k == 3 ? 19 : 0, k == 4 ? 128 : 0, false, 0 };
         side_spec c = b;
         c.rp99 = -0.0004;
         json_array_append_new(cells, json_pack("{s:{s:i, s:f}, s:o}", "params", "groups[0].keepalive", ka,
