@@ -433,7 +433,7 @@ static uint32_t add_us(uint32_t us, uint64_t ns)
 static void chain_ping(cc_conn *c, bool first, uint64_t tx_before, uint64_t due, uint64_t now)
 {
     if (first)
-        c->chain = (cc_ping_chain){ .from = tx_before };
+        c->chain = (cc_ping_chain){ .from = tx_before, .first_ping = now };
     const fl_wake *w = c->env->timers->wake;
     if (!w || !w->woke_ns || now <= due)
         return;

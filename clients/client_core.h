@@ -53,6 +53,7 @@ typedef enum cc_event_kind {
  * analysis can tell the strategy's timing from the machine's. */
 typedef struct cc_ping_chain {
     uint64_t from;
+    uint64_t first_ping; /* when the first of them left (what an orphaned socket retransmits) */
     uint32_t queued_us, cpu_wait_us;
     /* the ping whose wake-up was latest beyond its CPU wait: its wait from
      * stall_from for stall_span_us, stall_us of it not explained by the CPU

@@ -115,6 +115,7 @@ static void on_dead(swarm *s, client *c, const cc_event *ev, const char *id, con
         json_object_set_new(j, "due", json_integer((json_int_t)ev->due));
     if (j && ev->chain) {
         json_object_set_new(j, "last_tx", json_integer((json_int_t)ev->chain->from));
+        json_object_set_new(j, "pings_first", json_integer((json_int_t)ev->chain->first_ping));
         json_object_set_new(j, "pings_queued", json_integer((json_int_t)ev->chain->queued_us * 1000));
         json_object_set_new(j, "pings_cpu_wait", json_integer((json_int_t)ev->chain->cpu_wait_us * 1000));
         if (ev->chain->stall_us)

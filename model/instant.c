@@ -78,6 +78,15 @@ int fl_model_instant(const fl_model_config *cfg, fl_side side, const fl_conn_his
             out->slack_s = cs[i].hi - cs[i].lo + (kernel_ka ? extra : 0);
         }
     }
+    if (side == FL_SIDE_BROKER && h->orphan) {
+        double late = 0, resend = fl_model__resend_after(&cfg->client.tcp, cfg->rtt_s, h->orphan_sent_s, h->heal_s, &late);
+        /* the broker reads the segment and answers; the RST comes back a
+         * round trip later: two wake-ups of the broker's loop */
+        double at = resend + cfg->rtt_s;
+        if (isfinite(resend) && (!out->known || at < out->at_s))
+            *out = (fl_instant){ .known = true, .detector = FL_DET_RESET, .at_s = at,
+                                 .slack_s = late + 2 * USER_TIMER_SLACK_S };
+    }
     /* The SYN that found the ghost left one initial RTO (TCP_TIMEOUT_INIT,
      * up to a timer-wheel slot late) before the retransmission that was
      * accepted; the broker reads the RST one wake-up after it, and logs the

@@ -51,6 +51,15 @@ typedef struct fl_conn_history {
      * holds for any client on that port: a rebooted host's new process too. */
     bool port_reused;
     double reused_accept_s;
+    /* The client's own timer gave up before the fault healed (heal_s): it
+     * closed its socket with its unanswered PINGREQ, first sent at
+     * orphan_sent_s, still in flight. The kernel keeps the orphan and
+     * retransmits; the first retransmission after the heal reaches the
+     * ghost, which reads it and answers, and the orphan, shut for reading,
+     * answers with an RST (tcp_rcv_state_process, TCPAbortOnData): the
+     * broker reads `reset` (`eof` if it acts on the FIN first). */
+    bool orphan;
+    double orphan_sent_s, heal_s;
 } fl_conn_history;
 
 typedef struct fl_instant {

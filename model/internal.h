@@ -83,6 +83,11 @@ int fl_model__check_config(const fl_model_config *c, char *err, size_t errlen);
 void fl_model__derive(const fl_model_config *c, derived *d);
 int fl_model__client_cands(const fl_model_config *c, const derived *d, const phase *ph, cand *cs);
 int fl_model__broker_cands(const fl_model_config *c, const derived *d, const phase *ph, cand *cs);
+/* Data first sent at sd and never acknowledged: the first (re)transmission
+ * at or after `after` (the tail loss probe, then RTO back-off), and in *slack
+ * how late that one may be (every arm up to it a timer-wheel slot late).
+ * INF when the retransmission limit comes first. */
+double fl_model__resend_after(const fl_model_tcp *t, double rtt, double sd, double after, double *slack);
 /* reconnect.c: the broker's candidates from the client coming back (takeover,
  * a reused port's reset), appended to the n in cs; returns the new count. The
  * sweep adds them; the per-connection instant takes the reconnect from the

@@ -138,6 +138,26 @@ static void retransmit(const fl_model_tcp *t, double rtt, double sd, double *lo,
     *hi = e1 + since + slack;
 }
 
+double fl_model__resend_after(const fl_model_tcp *t, double rtt, double sd, double after, double *slack)
+{
+    double r0 = rto_initial(t, rtt), pto = tail_loss_probe(t, rtt), lo, hi;
+    retransmit(t, rtt, sd, &lo, &hi);
+    double e = sd, rto = r0 / 2;
+    *slack = 0;
+    if (e >= after)
+        return e;
+    e += pto;
+    *slack += fl_model_timer_slack_s(pto);
+    while (e < after) {
+        rto = fmin(rto * 2, TCP_RTO_MAX_S);
+        e += rto;
+        *slack += fl_model_timer_slack_s(rto);
+        if (e >= lo)
+            return INF;
+    }
+    return e;
+}
+
 /* The first packet the side's TCP sends at or after `after`: a keep-alive
  * probe (before keep-alive gives up, and only while no data is out), the data
  * sent at sd, or a retransmission of it. INF if none. */

@@ -119,6 +119,7 @@ static void client_dead(fl_analysis *a, const json_t *ev, uint64_t t)
     a->cc[i].dead_last_rx = u64_field(ev, "last_rx");
     a->cc[i].dead_late = fl_an_pass_late(ev, "due");
     a->cc[i].dead_last_tx = u64_field(ev, "last_tx");
+    a->cc[i].dead_first_ping = u64_field(ev, "pings_first");
     json_object_del(a->open_client, conn);
     json_object_set_new(a->dead_client, conn, json_integer(i));
     if (!a->cc[i].down) {

@@ -393,6 +393,19 @@ static void add_lateness(fl_lateness *sum, fl_lateness l)
     sum->stalled_s += l.stalled_s;
 }
 
+/* A client whose own ping timeout gave up before the fault healed left its
+ * unanswered PINGREQ to an orphan socket that retransmits it (instant.h):
+ * the swarm logs when the first one left (pings_first). */
+static void orphan(const fl_truth *truth, const client_conn *c, uint64_t t0, fl_conn_history *h)
+{
+    if (!truth->heal_ns || !c->dead || c->dead >= truth->heal_ns || !c->dead_first_ping ||
+        fl_reason_parse(c->dead_reason) != FL_REASON_PING_TIMEOUT)
+        return;
+    h->orphan = true;
+    h->heal_s = seconds(t0, truth->heal_ns);
+    h->orphan_sent_s = seconds(t0, c->dead_first_ping);
+}
+
 /* The detection at `at` on side against the connection's own predicted
  * instant: its residual, or unpredicted. The will is the broker's instant
  * plus the Will Delay: measured at the broker's publication when its log has
@@ -411,6 +424,8 @@ static void predict(const fl_analysis *a, const fl_truth *truth, fl_report_fault
         h.retried = syn > t0;
         h.retry_s = seconds(t0, syn);
     }
+    if (side != FL_SIDE_CLIENT && truth->cfg)
+        orphan(truth, c, t0, &h);
     if (!truth->cfg || fl_model_instant(truth->cfg, side, &h, &in) != 0 || !in.known) {
         fl_report_fault_unpredicted(rf, side);
         return;

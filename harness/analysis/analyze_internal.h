@@ -29,6 +29,7 @@ typedef struct client_conn {
     uint64_t last_rx;  /* the newest PINGRESP (with --log-pings), else up */
     uint64_t dead_last_rx; /* dead_detected's last_rx: the client's last read, 0: not logged */
     uint64_t dead_last_tx; /* dead_detected's last_tx: the last send before its unanswered pings, 0: not logged */
+    uint64_t dead_first_ping; /* dead_detected's pings_first: its first unanswered ping left, 0: not logged */
     pass_late dead_late;   /* dead_detected's due, woke, cpu_wait, pings_queued, pings_cpu_wait */
     uint64_t retry_at; /* its reconnect's first SYN (reconnect_attempt's t + delay), 0: none logged */
     long broker;       /* index into broker_conns, -1: not joined */

@@ -582,3 +582,46 @@ Test(analyze, a_machine_stall_explains_a_late_ping)
     cr_expect_eq(metric(r, "faults[0].client.unexplained"), 1);
     fl_report_free(r);
 }
+
+/* The wire of a short partition, as the client's orphaned socket meets it:
+ *   2.0 s     partition; 5.001 s healed
+ *   3.0 s     client > PINGREQ (lost)                 pings_first
+ *   4.0 s     client: ping timeout; closes its socket: the orphan keeps
+ *             retransmitting the PINGREQ at 3.204, 3.408, 3.816, 4.632,
+ *             6.264 s (tail loss probe, RTO 0.204 s doubling)
+ *   6.2643    the 6.264 s one reaches the ghost; the broker answers; the
+ *             orphan answers with RST: close, reason reset
+ * The broker's deadline (last read 1.0 s + 7.5 s) would be 8.5 s. */
+static fl_report *orphan_run(bool first_logged)
+{
+    fl_analysis *a = fl_analysis_new();
+    connect_pair(a, "p", "198.18.1.1:1000", "198.18.1.1:1000", 100 * MS);
+    line(a, 4000 * MS + 100000, "swarm", "dead_detected", "198.18.1.1:1000", "p",
+         first_logged ? ",\"reason\":\"ping_timeout\",\"last_rx\":1000000000,\"last_tx\":1000000000,"
+                        "\"pings_first\":3000000000"
+                      : ",\"reason\":\"ping_timeout\",\"last_rx\":1000000000");
+    line(a, 6264 * MS + 300000, "broker", "close", "198.18.1.1:1000", "p",
+         ",\"reason\":\"reset\",\"last_rx\":1000000000,\"wait_began\":6000000000,\"woke\":6264250000,\"cpu_wait\":0");
+    fl_model_config cfg;
+    fl_model_config_defaults(&cfg);
+    cfg.client.keepalive_s = 5;
+    cfg.client.ping_timeout_s = 1;
+    fl_truth truth = { .kind = "partition", .target = "x", .inject_ns = 2000 * MS, .heal_ns = 5001 * MS,
+                       .addrs = cut, .naddrs = 1, .broker_side = true, .client_side = true, .cfg = &cfg };
+    fl_report *r = finished(a, &truth, 20000 * MS);
+    fl_analysis_free(a);
+    return r;
+}
+
+Test(analyze, the_clients_orphan_resets_the_ghost_after_a_heal)
+{
+    fl_report *r = orphan_run(true);
+    cr_expect_eq(metric(r, "faults[0].broker.detected"), 1);
+    cr_expect_float_eq(metric(r, "faults[0].broker.residual.max"), 0.0003, 1e-6);
+    cr_expect_eq(metric(r, "faults[0].broker.unexplained"), 0);
+    fl_report_free(r);
+    /* a swarm log without pings_first: predicted at the deadline, 2.2 s early */
+    r = orphan_run(false);
+    cr_expect_eq(metric(r, "faults[0].broker.unexplained"), 1);
+    fl_report_free(r);
+}

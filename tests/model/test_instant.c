@@ -242,3 +242,30 @@ Test(instant, no_takeover_where_duplicates_are_rejected)
     cr_assert_eq(in.detector, FL_DET_KEEPALIVE_TIMEOUT);
     cr_assert_float_eq(in.at_s, 11, EPS);
 }
+
+/* A partition of 3.001 s; the client's ping left 1 s after the cut and its
+ * ping timeout gave up before the heal. Its orphaned socket retransmits that
+ * PINGREQ on veth after the tail loss probe (0.204 s) and RTOs of 0.204,
+ * 0.408, 0.816, 1.632 s: at 1.204, 1.408, 1.816, 2.632 and 4.264 s; the last
+ * passes, the ghost answers, the orphan resets it. Each of the five arms may
+ * be a wheel slot (32 ms at HZ=250) late. Before its deadline (last read 1 s
+ * before the cut: 6.5 s). */
+Test(instant, broker_reset_by_the_clients_orphan_after_a_heal)
+{
+    fl_model_config c;
+    fl_model_config_defaults(&c);
+    c.client.keepalive_s = 5;
+    fl_conn_history h = { .broker_last_rx_s = -1, .client_last_rx_s = -1, .orphan = true, .orphan_sent_s = 1,
+                          .heal_s = 3.001 };
+    fl_instant in;
+    cr_assert_eq(fl_model_instant(&c, FL_SIDE_BROKER, &h, &in), 0);
+    cr_assert_eq(in.detector, FL_DET_RESET);
+    cr_assert_float_eq(in.at_s, 1 + 0.204 + 0.204 + 0.408 + 0.816 + 1.632, 1e-6);
+    cr_assert_float_eq(in.slack_s, 5 * 0.032 + 0.002, 1e-6);
+    /* healed later: the next retransmission (7.528 s) is after the
+     * keep-alive deadline (6.5 s after the cut), which comes first */
+    h.heal_s = 4.5;
+    cr_assert_eq(fl_model_instant(&c, FL_SIDE_BROKER, &h, &in), 0);
+    cr_assert_eq(in.detector, FL_DET_KEEPALIVE_TIMEOUT);
+    cr_assert_float_eq(in.at_s, 6.5, EPS);
+}
