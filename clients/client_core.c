@@ -437,29 +437,17 @@ static void chain_ping(cc_conn *c, bool first, uint64_t tx_before, uint64_t due,
     const fl_wake *w = c->env->timers->wake;
     if (!w || !w->woke_ns || now <= due)
         return;
-    /* As the analysis splits a detection's lateness (docs/events.md): the
-     * previous passes' work when the wait began only after the ping was
-     * due, the wait's own lateness (a CPU wait explains part of it), and
-     * this pass's work before it. */
-    uint64_t slept_from = w->wait_began_ns > due ? w->wait_began_ns : due;
-    uint64_t pass_from = w->woke_ns > due ? w->woke_ns : due;
-    uint64_t queued = (now > pass_from ? now - pass_from : 0) + (slept_from - due);
-    uint64_t woke_late = w->woke_ns > slept_from ? w->woke_ns - slept_from : 0;
-    uint64_t cpu = 0;
-    if (!fl_wake_cpu_wait(w, &cpu))
-        cpu = 0;
-    if (cpu > woke_late)
-        cpu = woke_late;
-    c->chain.queued_us = add_us(c->chain.queued_us, queued);
-    c->chain.cpu_wait_us = add_us(c->chain.cpu_wait_us, cpu);
+    fl_late_split late = fl_wake_split(due, w->wait_began_ns, w->woke_ns, w->cpu_wait_known ? w->cpu_wait_ns : 0, now);
+    c->chain.queued_us = add_us(c->chain.queued_us, late.queued);
+    c->chain.cpu_wait_us = add_us(c->chain.cpu_wait_us, late.cpu);
     /* What the CPU wait leaves of the wake-up's lateness only a stall of the
      * machine's timers explains (the runner's probe): the worst one's
-     * interval, for the analysis to look up. */
-    uint64_t uncovered = woke_late - cpu;
-    if (uncovered / 1000 > c->chain.stall_us) {
-        c->chain.stall_from = slept_from;
-        c->chain.stall_span_us = add_us(0, woke_late);
-        c->chain.stall_us = add_us(0, uncovered);
+     * interval and CPU, for the analysis to look up. */
+    if (late.uncovered / 1000 > c->chain.stall_us) {
+        c->chain.stall_from = late.slept_from;
+        c->chain.stall_span_us = add_us(0, w->woke_ns - late.slept_from);
+        c->chain.stall_us = add_us(0, late.uncovered);
+        c->chain.stall_cpu = (int16_t)w->cpu;
     }
 }
 

@@ -60,6 +60,7 @@ typedef struct cc_ping_chain {
      * wait (a machine stall may explain it) */
     uint64_t stall_from;
     uint32_t stall_span_us, stall_us;
+    int16_t stall_cpu; /* the CPU that pass woke on, -1: unknown */
 } cc_ping_chain;
 
 typedef struct cc_event {
@@ -71,7 +72,7 @@ typedef struct cc_event {
     uint64_t delay_ns;
     uint64_t last_rx; /* DEAD: when a packet was last received (0: never) */
     uint64_t due;     /* DEAD: the deadline of the timer that decided it (0: the transport did) */
-    const cc_ping_chain *chain; /* DEAD by ping_timeout: its unanswered pings; else NULL */
+    const cc_ping_chain *chain; /* DEAD by ping_timeout: its unanswered pings (valid during the report); else NULL */
     uint64_t rtt_ns;  /* PINGRESP */
     bool first;       /* SETTLED */
     const char *whose, *topic; /* RECEIVED by a watcher */

@@ -11,6 +11,7 @@
 
 #include "clock.h"
 #include "grow.h"
+#include "wake.h"
 
 typedef struct watcher {
     pthread_t thread;
@@ -36,16 +37,26 @@ static void *watch(void *arg)
     CPU_SET(t->cpu, &one);
     pthread_setaffinity_np(pthread_self(), sizeof one, &one);
     prctl(PR_SET_TIMERSLACK, 1UL); /* its own lateness, not the default 50 us of slack */
+    /* Its own wait for the CPU (another runnable thread had it) is not a
+     * stall of the machine's timers: the scheduler's run_delay, read around
+     * each sleep, is taken off (core/wake.h reads the same for a process). */
+    fl_wake self = { .schedstat_fd = -1 };
+    fl_wake_open(&self);
     uint64_t period = t->w->period_ns, next = fl_now_ns() + period;
     while (!atomic_load_explicit(&t->w->stop, memory_order_relaxed)) {
         struct timespec due = { (time_t)(next / FL_NS_PER_S), (long)(next % FL_NS_PER_S) };
+        fl_wake_before_wait(&self, 0);
         clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &due, NULL);
         uint64_t now = fl_now_ns();
-        if (now > next + t->w->min_late_ns && fl_grow(&t->seen, &t->cap, t->n + 1, 64) == 0)
-            t->seen[t->n++] = (fl_stall){ next, now - next, t->cpu };
+        fl_wake_after_wait(&self, now);
+        uint64_t late = now > next ? now - next : 0, queued = self.cpu_wait_known ? self.cpu_wait_ns : 0;
+        late = late > queued ? late - queued : 0;
+        if (late > t->w->min_late_ns && fl_grow(&t->seen, &t->cap, t->n + 1, 64) == 0)
+            t->seen[t->n++] = (fl_stall){ next, late, t->cpu };
         /* the grid goes on from now after a stall: one stall, one record */
         next = next + period > now ? next + period : now + period;
     }
+    fl_wake_close(&self);
     return NULL;
 }
 

@@ -12,7 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* A wake-up due at due_ns that came late_ns later, on cpu: from due_ns to
+/* A wake-up due at due_ns that came late_ns later (its own wait for the CPU,
+ * the scheduler's run_delay, taken off), on cpu: from due_ns to
  * due_ns + late_ns no timer on that CPU could run. */
 typedef struct fl_stall {
     uint64_t due_ns, late_ns;

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -9,9 +10,9 @@ bool fl_wake_parse_schedstat(const char *text, uint64_t *run_delay_ns)
 {
     char *end;
     errno = 0;
-    (void)strtoull(text, &end, 10); /* time on a CPU */
-    if (end == text || *end != ' ' || errno)
-        return false;
+    unsigned long long ran = strtoull(text, &end, 10); /* time on a CPU */
+    if (end == text || *end != ' ' || errno || ran == 0)
+        return false; /* a thread that has run says so: 0 is a kernel that counts nothing */
     const char *p = end + 1;
     unsigned long long delay = strtoull(p, &end, 10);
     if (end == p || errno || (*end != ' ' && *end != '\n' && *end != '\0'))
@@ -34,14 +35,17 @@ static bool read_run_delay(const fl_wake *w, uint64_t *out)
 
 void fl_wake_open(fl_wake *w)
 {
-    *w = (fl_wake){ .tracking = true, .schedstat_fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC) };
+    if (w->tracking)
+        return;
+    *w = (fl_wake){ .tracking = true, .cpu = -1,
+                    .schedstat_fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC) };
 }
 
 void fl_wake_close(fl_wake *w)
 {
     if (w->tracking && w->schedstat_fd >= 0)
         close(w->schedstat_fd);
-    *w = (fl_wake){ .schedstat_fd = -1 };
+    *w = (fl_wake){ .schedstat_fd = -1, .cpu = -1 };
 }
 
 void fl_wake_before_wait(fl_wake *w, uint64_t now_ns)
@@ -54,31 +58,37 @@ void fl_wake_before_wait(fl_wake *w, uint64_t now_ns)
 
 void fl_wake_after_wait(fl_wake *w, uint64_t now_ns)
 {
-    if (w->tracking)
-        w->woke_ns = now_ns;
-}
-
-bool fl_wake_cpu_wait(const fl_wake *w, uint64_t *ns)
-{
-    if (!w->tracking) {
-        *ns = w->cpu_wait_ns;
-        return w->cpu_wait_known;
-    }
-    uint64_t now;
-    if (!w->before_known || !read_run_delay(w, &now) || now < w->run_delay_before)
-        return false;
-    *ns = now - w->run_delay_before;
-    return true;
+    uint64_t after;
+    if (!w->tracking)
+        return;
+    w->woke_ns = now_ns;
+    w->cpu = sched_getcpu();
+    w->cpu_wait_known = w->before_known && read_run_delay(w, &after) && after >= w->run_delay_before;
+    w->cpu_wait_ns = w->cpu_wait_known ? after - w->run_delay_before : 0;
 }
 
 void fl_wake_annotate(const fl_wake *w, json_t *ev)
 {
-    uint64_t cpu;
     if (!w || !ev || !w->woke_ns)
         return;
     if (w->wait_began_ns)
         json_object_set_new(ev, "wait_began", json_integer((json_int_t)w->wait_began_ns));
     json_object_set_new(ev, "woke", json_integer((json_int_t)w->woke_ns));
-    if (fl_wake_cpu_wait(w, &cpu))
-        json_object_set_new(ev, "cpu_wait", json_integer((json_int_t)cpu));
+    if (w->cpu >= 0)
+        json_object_set_new(ev, "cpu", json_integer(w->cpu));
+    if (w->cpu_wait_known)
+        json_object_set_new(ev, "cpu_wait", json_integer((json_int_t)w->cpu_wait_ns));
+}
+
+static uint64_t later(uint64_t a, uint64_t b) { return a > b ? a : b; }
+
+fl_late_split fl_wake_split(uint64_t due, uint64_t wait_began, uint64_t woke, uint64_t cpu_wait, uint64_t at)
+{
+    fl_late_split s = { .slept_from = later(due, wait_began) };
+    uint64_t pass_from = later(woke, due);
+    s.queued = (at > pass_from ? at - pass_from : 0) + (s.slept_from - due);
+    uint64_t woke_late = woke > s.slept_from ? woke - s.slept_from : 0;
+    s.cpu = cpu_wait < woke_late ? cpu_wait : woke_late;
+    s.uncovered = woke_late - s.cpu;
+    return s;
 }

@@ -5,6 +5,8 @@
 
 #include "model/internal.h"
 
+#define ORPHAN_RETRIES 8
+
 /* Answered TCP keep-alive probes refresh what the kernel counts idle time
  * from (the last received segment) every idle_s while the connection is
  * otherwise quiet: the application's last read is older than the kernel's.
@@ -79,7 +81,12 @@ int fl_model_instant(const fl_model_config *cfg, fl_side side, const fl_conn_his
         }
     }
     if (side == FL_SIDE_BROKER && h->orphan) {
-        double late = 0, resend = fl_model__resend_after(&cfg->client.tcp, cfg->rtt_s, h->orphan_sent_s, h->heal_s, &late);
+        /* An orphan gives up after tcp_orphan_retries, not tcp_retries2 (0,
+         * the default, means 8: net/ipv4/tcp_timer.c tcp_write_timeout and
+         * tcp_orphan_retries); a user timeout still bounds it. */
+        fl_model_tcp orphan = cfg->client.tcp;
+        orphan.retries2 = ORPHAN_RETRIES;
+        double late = 0, resend = fl_model__resend_after(&orphan, cfg->rtt_s, h->orphan_sent_s, h->heal_s, &late);
         /* the broker reads the segment and answers; the RST comes back a
          * round trip later: two wake-ups of the broker's loop */
         double at = resend + cfg->rtt_s;

@@ -160,7 +160,7 @@ static bool is_residual(double v) /* early (< 0) or late: any finite number */
 static int residuals_of(const json_t *side, json_t *out, const where *w, char *err, size_t errlen)
 {
     static const char *const optional[] = { "survived", "unexplained", "residual_s", "slack_max_s",
-                                            "unpredicted", "queued", "cpu_waited" };
+                                            "unpredicted", "queued", "cpu_waited", "stalled" };
     for (size_t k = 0; k < sizeof optional / sizeof optional[0]; k++) {
         json_t *o = json_object_get(side, optional[k]);
         if (o && (json_is_number(o) || json_is_object(o) || json_is_null(o)))

@@ -1,5 +1,7 @@
 #include "harness/analysis/analyze_internal.h"
+#include "core/clock.h"
 #include "core/grow.h"
+#include "core/reason.h"
 #include "core/stallwatch.h"
 
 #include <stdio.h>
@@ -19,6 +21,8 @@ static uint64_t u64_at(const json_t *arr, size_t i)
     return json_is_integer(v) && json_integer_value(v) > 0 ? (uint64_t)json_integer_value(v) : 0;
 }
 
+static int cpu_of(const json_t *v) { return json_is_integer(v) ? (int)json_integer_value(v) : -1; }
+
 pass_late fl_an_pass_late(const json_t *ev, const char *due_key)
 {
     const json_t *cpu = json_object_get(ev, "cpu_wait"), *wake = json_object_get(ev, "pings_wake");
@@ -28,7 +32,8 @@ pass_late fl_an_pass_late(const json_t *ev, const char *due_key)
                         .chain_queued = u64_field(ev, "pings_queued"),
                         .chain_cpu_wait = u64_field(ev, "pings_cpu_wait"),
                         .chain_wake_from = u64_at(wake, 0), .chain_wake_to = u64_at(wake, 1),
-                        .chain_wake_uncovered = u64_at(wake, 2) };
+                        .chain_wake_uncovered = u64_at(wake, 2), .cpu = cpu_of(json_object_get(ev, "cpu")),
+                        .chain_wake_cpu = cpu_of(json_array_get(wake, 3)) };
 }
 
 static char *dup_str(const json_t *ev, const char *key)
@@ -139,15 +144,22 @@ static void reconnect_attempt(fl_analysis *a, const json_t *ev, uint64_t t)
         a->cc[i].retry_at = t + u64_field(ev, "delay");
 }
 
-/* A connection from conn completed its handshake at t: if the broker had one
- * from that address and port before, that socket was gone by then (two
- * cannot share the four-tuple). Any accept counts, a CONNECT it then refused
- * (a rejected duplicate) too. */
+/* A connection from conn completed its handshake at t: if the broker's
+ * previous one from that address and port was reset within a SYN's
+ * retransmission before (or is still open in the log), that socket met this
+ * connection's first SYN (two cannot share the four-tuple). Any accept
+ * counts, a CONNECT it then refused (a rejected duplicate) too. One that
+ * ended otherwise, or earlier, only made room for it. */
+#define REUSE_WINDOW_NS (3 * FL_NS_PER_S / 2) /* the SYN's 1 s RTO, a wheel slot, the handshake */
 static void reused(fl_analysis *a, const char *conn, uint64_t t)
 {
     long prev = fl_an_lookup(a->last_broker, conn);
-    if (prev >= 0 && !a->bc[prev].reused_at && a->bc[prev].connect < t)
-        a->bc[prev].reused_at = t;
+    if (prev < 0)
+        return;
+    broker_conn *p = &a->bc[prev];
+    bool met = !p->close || (p->close + REUSE_WINDOW_NS >= t && fl_reason_parse(p->reason) == FL_REASON_RESET);
+    if (!p->reused_at && p->connect < t && met)
+        p->reused_at = t;
 }
 
 static int broker_connect(fl_analysis *a, const json_t *ev, uint64_t t)

@@ -5,6 +5,7 @@
 #include "model/instant.h"
 #include "core/clock.h"
 #include "core/stallwatch.h"
+#include "core/wake.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -315,11 +316,12 @@ static int stall_order(const void *x, const void *y)
 }
 
 /* The longest time in [from, to] that the runner's timer probe found the
- * machine's timers stalled (core/stallwatch.h): a wake-up in that interval
- * could not have come sooner, whatever the process did. Stalls are sorted by
- * due; none lasts longer than STALL_LONGEST_NS. */
+ * machine's timers stalled on `cpu` (core/stallwatch.h; -1: the process did
+ * not say where it woke: any CPU): a wake-up in that interval could not have
+ * come sooner, whatever the process did. Stalls are sorted by due; none lasts
+ * longer than STALL_LONGEST_NS. */
 #define STALL_LONGEST_NS (10 * FL_NS_PER_S)
-static uint64_t stalled(const fl_analysis *a, uint64_t from, uint64_t to)
+static uint64_t stalled(const fl_analysis *a, uint64_t from, uint64_t to, int cpu)
 {
     size_t lo = 0, hi = a->nstalls;
     uint64_t first = from > STALL_LONGEST_NS ? from - STALL_LONGEST_NS : 0, best = 0;
@@ -331,47 +333,42 @@ static uint64_t stalled(const fl_analysis *a, uint64_t from, uint64_t to)
             hi = mid;
     }
     for (size_t i = lo; i < a->nstalls && a->stalls[i].due_ns < to; i++) {
-        uint64_t s = a->stalls[i].due_ns > from ? a->stalls[i].due_ns : from;
-        uint64_t e = a->stalls[i].due_ns + a->stalls[i].late_ns < to ? a->stalls[i].due_ns + a->stalls[i].late_ns : to;
+        const fl_stall *st = &a->stalls[i];
+        if (cpu >= 0 && st->cpu != cpu)
+            continue;
+        uint64_t s = st->due_ns > from ? st->due_ns : from;
+        uint64_t e = st->due_ns + st->late_ns < to ? st->due_ns + st->late_ns : to;
         if (e > s && e - s > best)
             best = e - s;
     }
     return best;
 }
 
+static uint64_t at_most(uint64_t v, uint64_t cap) { return v < cap ? v : cap; }
+
 /* What made the detection at `at` later than the predicted instant, by its
- * own process's account: with the loop pass's record (core/wake.h), the
- * pass's work after the later of its wake-up, the instant and the process's
- * own deadline, and its wait for a CPU; without it (a log from before), the
- * same process's previous detection when that ended after the instant (one
- * event loop handles a burst of deadlines one after another). */
+ * own process's account. With the loop pass's record (core/wake.h), split as
+ * fl_wake_split does from the later of the process's own deadline and the
+ * prediction: its work (queued), its wait for a CPU, and a stall of the
+ * machine on the CPU it woke on over the rest of the wait; a ping timeout
+ * adds its chain of lost pings, split the same way by the swarm. Without
+ * the record (a log from before it), the same process's previous detection
+ * when that ended after the instant (one event loop handles a burst of
+ * deadlines one after another). */
 static fl_lateness lateness(const fl_analysis *a, const pass_late *pl, const char *proc, uint64_t predicted,
                             uint64_t at)
 {
     fl_lateness l = { 0 };
     if (pl->woke) {
-        /* Late = (the previous passes' work after it was due, when the wait
-         * began only then) + (the wait: its wake-up's lateness) + (this
-         * pass's work before it). A wait for a CPU explains only the middle
-         * part; the others are the process's own work, preemption in it
-         * included. */
         uint64_t due = pl->due > predicted ? pl->due : predicted;
-        uint64_t busy_before = pl->wait_began > due ? pl->wait_began - due : 0;
-        uint64_t slept_from = pl->wait_began > due ? pl->wait_began : due;
-        uint64_t from = pl->woke > due ? pl->woke : due;
-        uint64_t woke_late = pl->woke > slept_from ? pl->woke - slept_from : 0;
-        uint64_t cpu = pl->cpu_known ? (pl->cpu_wait < woke_late ? pl->cpu_wait : woke_late) : 0;
-        /* what the CPU wait leaves of the wake-up's lateness, the machine's
-         * stalled timers may explain */
-        uint64_t stall = woke_late > cpu ? stalled(a, slept_from, pl->woke) : 0;
-        if (stall > woke_late - cpu)
-            stall = woke_late - cpu;
-        /* and the same for its chain's worst ping */
-        uint64_t ping_stall = pl->chain_wake_uncovered ? stalled(a, pl->chain_wake_from, pl->chain_wake_to) : 0;
-        if (ping_stall > pl->chain_wake_uncovered)
-            ping_stall = pl->chain_wake_uncovered;
-        l.queued_s = (double)((at > from ? at - from : 0) + busy_before + pl->chain_queued) / 1e9;
-        l.cpu_wait_s = (double)(cpu + pl->chain_cpu_wait) / 1e9;
+        fl_late_split sp = fl_wake_split(due, pl->wait_began, pl->woke, pl->cpu_known ? pl->cpu_wait : 0, at);
+        uint64_t stall = sp.uncovered ? at_most(stalled(a, sp.slept_from, pl->woke, pl->cpu), sp.uncovered) : 0;
+        uint64_t ping_stall = pl->chain_wake_uncovered ? at_most(stalled(a, pl->chain_wake_from, pl->chain_wake_to,
+                                                                         pl->chain_wake_cpu),
+                                                                 pl->chain_wake_uncovered)
+                                                       : 0;
+        l.queued_s = (double)(sp.queued + pl->chain_queued) / 1e9;
+        l.cpu_wait_s = (double)(sp.cpu + pl->chain_cpu_wait) / 1e9;
         l.stalled_s = (double)(stall + ping_stall) / 1e9;
         return l;
     }
@@ -386,13 +383,6 @@ static uint64_t at_offset(uint64_t t0, double offset_s)
     return off < 0 && (uint64_t)-off > t0 ? 0 : (uint64_t)((int64_t)t0 + off);
 }
 
-static void add_lateness(fl_lateness *sum, fl_lateness l)
-{
-    sum->queued_s += l.queued_s;
-    sum->cpu_wait_s += l.cpu_wait_s;
-    sum->stalled_s += l.stalled_s;
-}
-
 /* A client whose own ping timeout gave up before the fault healed left its
  * unanswered PINGREQ to an orphan socket that retransmits it (instant.h):
  * the swarm logs when the first one left (pings_first). */
@@ -404,6 +394,34 @@ static void orphan(const fl_truth *truth, const client_conn *c, uint64_t t0, fl_
     h->orphan = true;
     h->heal_s = seconds(t0, truth->heal_ns);
     h->orphan_sent_s = seconds(t0, c->dead_first_ping);
+}
+
+/* The will, predicted at `predicted` (the broker's instant plus the Will
+ * Delay). When the broker logged its publication, that is what its rule
+ * decides (MQTT-3.1.2-8, the v5 Will Delay) and *at becomes it: the hop to the
+ * watcher is the network's and the watcher's, not the rule's. Without that
+ * line it is as the watcher read it: late behind the broker's pass (the
+ * close's, with no delay) and the watcher's own work in the pass that read
+ * it. */
+static fl_lateness will_lateness(const fl_analysis *a, const fl_truth *truth, const broker_conn *b,
+                                 const will_seen *will, uint64_t predicted, uint64_t *at)
+{
+    fl_lateness l = { 0 };
+    bool delayed = truth->cfg->client.will_delay_s > 0;
+    if (b && b->will) {
+        *at = b->will;
+        if (delayed)
+            return lateness(a, &b->will_late, "broker", predicted, b->will);
+        return b->close ? lateness(a, &b->close_late, "broker", predicted, b->will) : l;
+    }
+    if (b && b->close && !delayed)
+        l = lateness(a, &b->close_late, "broker", predicted, b->close);
+    if (will && will->late.woke) {
+        /* only the watcher's pass up to it: its wake-up answers a packet, no deadline */
+        fl_lateness w = lateness(a, &will->late, "", will->late.woke, will->t);
+        l.queued_s += w.queued_s;
+    }
+    return l;
 }
 
 /* The detection at `at` on side against the connection's own predicted
@@ -439,24 +457,9 @@ static void predict(const fl_analysis *a, const fl_truth *truth, fl_report_fault
         l = lateness(a, &c->dead_late, proc, at_offset(t0, in.at_s), at);
     } else if (side == FL_SIDE_BROKER) {
         l = lateness(a, b ? &b->close_late : &none, "broker", at_offset(t0, in.at_s), at);
-    } else if (b && b->will) {
-        /* The broker logged when it published the will: that is what its
-         * rule decides (MQTT-3.1.2-8, the v5 Will Delay); the hop to the
-         * watcher is the network's and the watcher's, not the rule's. */
-        double delay = truth->cfg->client.will_delay_s;
-        latency_s = seconds(t0, b->will);
-        if (delay > 0)
-            l = lateness(a, &b->will_late, "broker", at_offset(t0, in.at_s), b->will);
-        else if (b->close)
-            l = lateness(a, &b->close_late, "broker", at_offset(t0, in.at_s), b->will);
     } else {
-        /* no broker log: as the watcher read it, after the broker's pass
-         * and the watcher's own */
-        double delay = truth->cfg->client.will_delay_s;
-        if (b && b->close)
-            l = lateness(a, &b->close_late, "broker", at_offset(t0, in.at_s - delay), b->close);
-        if (will)
-            add_lateness(&l, lateness(a, &will->late, "", 0, will->t)); /* the watcher's pass up to it */
+        l = will_lateness(a, truth, b, will, at_offset(t0, in.at_s), &at);
+        latency_s = seconds(t0, at);
     }
     fl_report_fault_residual(rf, side, latency_s - in.at_s, in.slack_s, &l);
 }

@@ -161,7 +161,8 @@
    * its timers state (slack_max_s), shaded grey (configurations of one sweep
    * mostly share it) with a dashed line in each configuration's colour at its
    * slack. Outside it a detection is unexplained, unless the process's own
-   * work (queued) or its wait for a CPU (cpu-waited) made it late. */
+   * work (queued), its wait for a CPU (cpu-waited) or a stall of the
+   * machine's timers (stalled) made it late. */
   function drawSlack(configs, side, colors) {
     return function (u) { clipped(u, function (ctx, b) {
       var lo = u.valToPos(-EARLY_MS, "x", true), shaded = {};
@@ -248,6 +249,7 @@
     var n = sortedResiduals(s).length, notes = [];
     if (s.queued) notes.push(s.queued + " queued");
     if (s.cpu_waited) notes.push(s.cpu_waited + " cpu-waited");
+    if (s.stalled) notes.push(s.stalled + " stalled");
     if (s.unpredicted) notes.push(s.unpredicted + " unpredicted");
     return s.unexplained + (n ? " of " + n : "") + (notes.length ? " (" + notes.join(", ") + ")" : "");
   }
@@ -275,7 +277,8 @@
         .forEach(function (v, k) { tr.appendChild(el("td", k === 7 || k === 9 ? { "class": "text" } : {}, v)); });
       if (finite(s.slack_max_s))
         tr.lastChild.title = "beyond [\u2212" + EARLY_MS + " ms, slack " + ms(s.slack_max_s) + "] and not " +
-          "explained by the process's own work (queued) or its wait for a CPU (cpu-waited)";
+          "explained by the process's own work (queued), its wait for a CPU (cpu-waited) or a stall of the " +
+          "machine's timers (stalled)";
       tr.appendChild(el("td", { "class": "text " + (s.verdict || "") }, s.verdict || "-"));
       t.appendChild(tr);
     });

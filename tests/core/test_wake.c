@@ -70,3 +70,35 @@ Test(wake, a_tracking_loop_hands_its_pass_to_the_timer)
     json_decref(seen);
     fl_loop_free(loop);
 }
+
+/* The one split of a late deadline (core/wake.h), on the cases that matter:
+ * a pass that woke on time and worked 2 ms first; a wait that ended 3 ms late
+ * with 1 ms on a run queue; a wait that began only 4 ms after the deadline
+ * (the passes before were at work). */
+Test(wake, splits_a_late_deadline_one_way)
+{
+    fl_late_split s = fl_wake_split(1000, 500, 1000, 0, 3000);
+    cr_expect_eq(s.queued, 2000);
+    cr_expect_eq(s.cpu, 0);
+    cr_expect_eq(s.uncovered, 0);
+    s = fl_wake_split(1000, 500, 4000, 1000, 4100);
+    cr_expect_eq(s.queued, 100);
+    cr_expect_eq(s.cpu, 1000);
+    cr_expect_eq(s.uncovered, 2000);
+    cr_expect_eq(s.slept_from, 1000);
+    /* a CPU wait longer than the wake-up was late explains only that much */
+    s = fl_wake_split(1000, 500, 1500, 9000, 1500);
+    cr_expect_eq(s.cpu, 500);
+    cr_expect_eq(s.uncovered, 0);
+    s = fl_wake_split(1000, 5000, 5010, 0, 5100);
+    cr_expect_eq(s.queued, 4000 + 90);
+    cr_expect_eq(s.uncovered, 10);
+    cr_expect_eq(s.slept_from, 5000);
+}
+
+Test(wake, a_kernel_that_counts_nothing_says_nothing)
+{
+    uint64_t d = 7;
+    cr_expect_not(fl_wake_parse_schedstat("0 0 0\n", &d));
+    cr_expect_eq(d, 7);
+}

@@ -625,3 +625,50 @@ Test(analyze, the_clients_orphan_resets_the_ghost_after_a_heal)
     cr_expect_eq(metric(r, "faults[0].broker.unexplained"), 1);
     fl_report_free(r);
 }
+
+/* Without the broker's `will` line, a watcher's will read 50 ms after the
+ * broker's deadline in a pass that woke 0.1 ms before it (its wait began long
+ * before, as real lines say): nothing the watcher did explains that. */
+Test(analyze, a_late_will_at_the_watcher_is_not_excused_by_its_wait)
+{
+    fl_analysis *a = fl_analysis_new();
+    connect_pair(a, "p", "198.18.1.1:1000", "198.18.1.1:1000", 100 * MS);
+    line(a, 8500 * MS + 200000, "broker", "close", "198.18.1.1:1000", "p",
+         ",\"reason\":\"keepalive_timeout\",\"last_rx\":1000000000,\"deadline\":8500000000,\"woke\":8500100000");
+    add(a, "{\"t\":8550000000,\"src\":\"swarm\",\"ev\":\"will_received\",\"client_id\":\"w\",\"whose\":\"p\","
+           "\"conn\":\"198.18.2.1:9\",\"wait_began\":5000000000,\"woke\":8549900000,\"cpu_wait\":0}");
+    fl_model_config cfg;
+    fl_model_config_defaults(&cfg);
+    cfg.client.keepalive_s = 5;
+    cfg.client.will = true;
+    fl_truth truth = { .kind = "cable-pull", .target = "x", .inject_ns = 2000 * MS, .addrs = cut, .naddrs = 1,
+                       .broker_side = true, .will = true, .cfg = &cfg };
+    fl_report *r = finished(a, &truth, 20000 * MS);
+    cr_expect_float_eq(metric(r, "faults[0].will.residual.max"), 0.050, 1e-9);
+    cr_expect_eq(metric(r, "faults[0].will.unexplained"), 1);
+    fl_report_free(r);
+    fl_analysis_free(a);
+}
+
+/* A ghost its keep-alive closed 0.5 s before a new connection took its
+ * address and port made room for it; no SYN met it: predicted at its
+ * deadline, explained. */
+Test(analyze, a_port_taken_after_a_normal_close_is_no_reset)
+{
+    fl_analysis *a = fl_analysis_new();
+    connect_pair(a, "p", "198.18.1.1:1000", "198.18.1.1:1000", 100 * MS);
+    line(a, 8500 * MS + 200000, "broker", "close", "198.18.1.1:1000", "p",
+         ",\"reason\":\"keepalive_timeout\",\"last_rx\":1000000000,\"deadline\":8500000000,\"woke\":8500100000");
+    add(a, "{\"t\":9000000000,\"src\":\"broker\",\"ev\":\"accept\",\"conn\":\"198.18.1.1:1000\"}");
+    connect_pair(a, "q", "198.18.1.1:1000", "198.18.1.1:1000", 9001 * MS);
+    fl_model_config cfg;
+    fl_model_config_defaults(&cfg);
+    cfg.client.keepalive_s = 5;
+    fl_truth truth = { .kind = "power-loss", .target = "x", .inject_ns = 2000 * MS, .heal_ns = 6000 * MS,
+                       .addrs = cut, .naddrs = 1, .broker_side = true, .cfg = &cfg };
+    fl_report *r = finished(a, &truth, 20000 * MS);
+    cr_expect_float_eq(metric(r, "faults[0].broker.residual.max"), 0.0002, 1e-9);
+    cr_expect_eq(metric(r, "faults[0].broker.unexplained"), 0);
+    fl_report_free(r);
+    fl_analysis_free(a);
+}
