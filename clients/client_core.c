@@ -447,7 +447,6 @@ static void chain_ping(cc_conn *c, bool first, uint64_t tx_before, uint64_t due,
         c->chain.stall_from = late.slept_from;
         c->chain.stall_span_us = add_us(0, w->woke_ns - late.slept_from);
         c->chain.stall_us = add_us(0, late.uncovered);
-        c->chain.stall_cpu = (int16_t)w->cpu;
     }
 }
 

@@ -60,7 +60,6 @@ typedef struct cc_ping_chain {
      * wait (a machine stall may explain it) */
     uint64_t stall_from;
     uint32_t stall_span_us, stall_us;
-    int16_t stall_cpu; /* the CPU that pass woke on, -1: unknown */
 } cc_ping_chain;
 
 typedef struct cc_event {

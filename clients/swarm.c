@@ -120,9 +120,9 @@ static void on_dead(swarm *s, client *c, const cc_event *ev, const char *id, con
         json_object_set_new(j, "pings_cpu_wait", json_integer((json_int_t)ev->chain->cpu_wait_us * 1000));
         if (ev->chain->stall_us)
             json_object_set_new(j, "pings_wake",
-                                json_pack("[I, I, I, i]", (json_int_t)ev->chain->stall_from,
+                                json_pack("[I, I, I]", (json_int_t)ev->chain->stall_from,
                                           (json_int_t)(ev->chain->stall_from + (uint64_t)ev->chain->stall_span_us * 1000),
-                                          (json_int_t)ev->chain->stall_us * 1000, (int)ev->chain->stall_cpu));
+                                          (json_int_t)ev->chain->stall_us * 1000));
     }
     fl_wake_annotate(s->env.timers->wake, j);
     sw_emit(s, j);

@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -37,7 +36,7 @@ void fl_wake_open(fl_wake *w)
 {
     if (w->tracking)
         return;
-    *w = (fl_wake){ .tracking = true, .cpu = -1,
+    *w = (fl_wake){ .tracking = true,
                     .schedstat_fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC) };
 }
 
@@ -45,7 +44,7 @@ void fl_wake_close(fl_wake *w)
 {
     if (w->tracking && w->schedstat_fd >= 0)
         close(w->schedstat_fd);
-    *w = (fl_wake){ .schedstat_fd = -1, .cpu = -1 };
+    *w = (fl_wake){ .schedstat_fd = -1 };
 }
 
 void fl_wake_before_wait(fl_wake *w, uint64_t now_ns)
@@ -62,7 +61,6 @@ void fl_wake_after_wait(fl_wake *w, uint64_t now_ns)
     if (!w->tracking)
         return;
     w->woke_ns = now_ns;
-    w->cpu = sched_getcpu();
     w->cpu_wait_known = w->before_known && read_run_delay(w, &after) && after >= w->run_delay_before;
     w->cpu_wait_ns = w->cpu_wait_known ? after - w->run_delay_before : 0;
 }
@@ -74,8 +72,6 @@ void fl_wake_annotate(const fl_wake *w, json_t *ev)
     if (w->wait_began_ns)
         json_object_set_new(ev, "wait_began", json_integer((json_int_t)w->wait_began_ns));
     json_object_set_new(ev, "woke", json_integer((json_int_t)w->woke_ns));
-    if (w->cpu >= 0)
-        json_object_set_new(ev, "cpu", json_integer(w->cpu));
     if (w->cpu_wait_known)
         json_object_set_new(ev, "cpu_wait", json_integer((json_int_t)w->cpu_wait_ns));
 }

@@ -4,7 +4,7 @@
  * wait ended late: the thread waited for a CPU (it was runnable and sat on
  * a run queue), or the machine itself stalled (the timer interrupt came
  * late, the virtual CPU did not run). The loop records when its wait began
- * and returned, on which CPU it woke, and, from /proc/thread-self/schedstat
+ * and returned and, from /proc/thread-self/schedstat
  * (the scheduler's run_delay, CONFIG_SCHED_INFO), how long the thread waited
  * for a CPU in between, so that the analysis can tell a detector that was
  * late from a process that could not run (docs/events.md, docs/model.md). */
@@ -23,7 +23,6 @@ typedef struct fl_wake {
      * record that does not track (a test's) is read as it is set. */
     uint64_t cpu_wait_ns;
     bool cpu_wait_known;
-    int cpu; /* the CPU it woke on, -1: unknown */
     /* private */
     bool tracking;    /* fl_wake_open was called (a zeroed fl_wake tracks nothing) */
     int schedstat_fd; /* -1: the kernel does not say */
@@ -33,7 +32,7 @@ typedef struct fl_wake {
 
 /* Starts tracking (opens the thread's schedstat: call it from the thread
  * that runs the loop; again: no effect). Without schedstat only the times
- * and the CPU are kept. */
+ * are kept. */
 void fl_wake_open(fl_wake *w);
 void fl_wake_close(fl_wake *w);
 
@@ -42,7 +41,7 @@ void fl_wake_close(fl_wake *w);
 void fl_wake_before_wait(fl_wake *w, uint64_t now_ns);
 void fl_wake_after_wait(fl_wake *w, uint64_t now_ns);
 
-/* Adds "wait_began", "woke", "cpu" and, when known, "cpu_wait" (ns) to a
+/* Adds "wait_began", "woke" and, when known, "cpu_wait" (ns) to a
  * detection's event line; nothing when w is NULL or no pass is running. */
 void fl_wake_annotate(const fl_wake *w, json_t *ev);
 

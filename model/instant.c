@@ -70,16 +70,25 @@ int fl_model_instant(const fl_model_config *cfg, fl_side side, const fl_conn_his
                       .last_rx = kernel_last_rx(&cfg->client.tcp, h->client_last_rx_s, &extra) };
         n = fl_model__client_cands(cfg, &d, &ph, cs);
     }
+    /* The first to fire, and how late: a candidate that only may fire (the
+     * kernel's keep-alive while the broker's PINGRESP may still be waiting
+     * for its ACK) can come first, but the connection surely ends by the
+     * first candidate that surely fires. */
+    double sure_by = INF;
     for (int i = 0; i < n; i++) {
+        bool kernel_ka = cs[i].det == FL_DET_TCP_KEEPALIVE || cs[i].det == FL_DET_USER_TIMEOUT;
+        double hi = cs[i].hi + (kernel_ka ? extra : 0); /* the probe rounds' uncertainty moves only keep-alive */
+        if (!cs[i].maybe)
+            sure_by = fmin(sure_by, hi);
         if (!out->known || cs[i].lo < out->at_s) {
             out->known = true;
             out->detector = cs[i].det;
             out->at_s = cs[i].lo;
-            /* the probe rounds' uncertainty only moves the kernel's keep-alive */
-            bool kernel_ka = cs[i].det == FL_DET_TCP_KEEPALIVE || cs[i].det == FL_DET_USER_TIMEOUT;
-            out->slack_s = cs[i].hi - cs[i].lo + (kernel_ka ? extra : 0);
+            out->slack_s = hi - cs[i].lo;
         }
     }
+    if (out->known && isfinite(sure_by) && sure_by > out->at_s + out->slack_s)
+        out->slack_s = sure_by - out->at_s;
     if (side == FL_SIDE_BROKER && h->orphan) {
         /* An orphan gives up after tcp_orphan_retries, not tcp_retries2 (0,
          * the default, means 8: net/ipv4/tcp_timer.c tcp_write_timeout and

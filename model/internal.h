@@ -63,6 +63,11 @@ typedef struct cand {
 
 #define MAX_CANDS 8
 
+/* The longest a receiver holds back a bare ACK (include/net/tcp.h
+ * TCP_DELACK_MAX, 200 ms; TCP_ATO_MIN is 40 ms): the broker's PINGRESP may
+ * still be unacknowledged that long after it left. */
+#define DELACK_MAX_S 0.2
+
 /* A client's connect (include/net/tcp.h TCP_TIMEOUT_INIT: the SYN's first
  * RTO is 1 s, doubled at each retransmission; net.ipv4.tcp_syn_retries 6:
  * SYNs 0, 1, 3, ..., 63 s after the connect, ETIMEDOUT at 127 s). */

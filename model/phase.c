@@ -274,6 +274,19 @@ int fl_model__broker_cands(const fl_model_config *c, const derived *d, const pha
         if (d->reset_after <= 0) /* every packet it sends is answered by RST */
             return n;
     }
+    /* The broker answered the client's last PINGREQ at once, and the
+     * client's stack may hold back its ACK of that PINGRESP (delayed ACK).
+     * A fault inside that moment leaves the PINGRESP unacknowledged, and
+     * keep-alive stands aside while data is out: the retransmission limit
+     * (or the MQTT deadline, first) decides. Which of the two happened the
+     * phase does not say: both are maybes there. */
+    bool pingresp_out = d->pings && !d->pub_is_hb && !isfinite(sd) && ph->since_hb < DELACK_MAX_S;
+    int first = n;
     tcp_cands(&c->broker.tcp, c->rtt_s, ph->last_rx, sd, cs, &n);
+    if (pingresp_out && n > first) {
+        tcp_cands(&c->broker.tcp, c->rtt_s, ph->last_rx, -ph->since_hb, cs, &n);
+        for (int i = first; i < n; i++)
+            cs[i].maybe = true;
+    }
     return n;
 }

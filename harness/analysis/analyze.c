@@ -21,8 +21,6 @@ static uint64_t u64_at(const json_t *arr, size_t i)
     return json_is_integer(v) && json_integer_value(v) > 0 ? (uint64_t)json_integer_value(v) : 0;
 }
 
-static int cpu_of(const json_t *v) { return json_is_integer(v) ? (int)json_integer_value(v) : -1; }
-
 pass_late fl_an_pass_late(const json_t *ev, const char *due_key)
 {
     const json_t *cpu = json_object_get(ev, "cpu_wait"), *wake = json_object_get(ev, "pings_wake");
@@ -32,8 +30,7 @@ pass_late fl_an_pass_late(const json_t *ev, const char *due_key)
                         .chain_queued = u64_field(ev, "pings_queued"),
                         .chain_cpu_wait = u64_field(ev, "pings_cpu_wait"),
                         .chain_wake_from = u64_at(wake, 0), .chain_wake_to = u64_at(wake, 1),
-                        .chain_wake_uncovered = u64_at(wake, 2), .cpu = cpu_of(json_object_get(ev, "cpu")),
-                        .chain_wake_cpu = cpu_of(json_array_get(wake, 3)) };
+                        .chain_wake_uncovered = u64_at(wake, 2) };
 }
 
 static char *dup_str(const json_t *ev, const char *key)

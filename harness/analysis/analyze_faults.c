@@ -316,12 +316,13 @@ static int stall_order(const void *x, const void *y)
 }
 
 /* The longest time in [from, to] that the runner's timer probe found the
- * machine's timers stalled on `cpu` (core/stallwatch.h; -1: the process did
- * not say where it woke: any CPU): a wake-up in that interval could not have
- * come sooner, whatever the process did. Stalls are sorted by due; none lasts
- * longer than STALL_LONGEST_NS. */
+ * machine's timers stalled (core/stallwatch.h), on any CPU: a process's
+ * timer fires on the CPU that armed it, which need not be the one it then
+ * runs on. A wake-up in that interval could not have come sooner, whatever
+ * the process did. Stalls are sorted by due; none lasts longer than
+ * STALL_LONGEST_NS. */
 #define STALL_LONGEST_NS (10 * FL_NS_PER_S)
-static uint64_t stalled(const fl_analysis *a, uint64_t from, uint64_t to, int cpu)
+static uint64_t stalled(const fl_analysis *a, uint64_t from, uint64_t to)
 {
     size_t lo = 0, hi = a->nstalls;
     uint64_t first = from > STALL_LONGEST_NS ? from - STALL_LONGEST_NS : 0, best = 0;
@@ -334,8 +335,6 @@ static uint64_t stalled(const fl_analysis *a, uint64_t from, uint64_t to, int cp
     }
     for (size_t i = lo; i < a->nstalls && a->stalls[i].due_ns < to; i++) {
         const fl_stall *st = &a->stalls[i];
-        if (cpu >= 0 && st->cpu != cpu)
-            continue;
         uint64_t s = st->due_ns > from ? st->due_ns : from;
         uint64_t e = st->due_ns + st->late_ns < to ? st->due_ns + st->late_ns : to;
         if (e > s && e - s > best)
@@ -350,7 +349,7 @@ static uint64_t at_most(uint64_t v, uint64_t cap) { return v < cap ? v : cap; }
  * own process's account. With the loop pass's record (core/wake.h), split as
  * fl_wake_split does from the later of the process's own deadline and the
  * prediction: its work (queued), its wait for a CPU, and a stall of the
- * machine on the CPU it woke on over the rest of the wait; a ping timeout
+ * machine over the rest of the wait; a ping timeout
  * adds its chain of lost pings, split the same way by the swarm. Without
  * the record (a log from before it), the same process's previous detection
  * when that ended after the instant (one event loop handles a burst of
@@ -362,11 +361,10 @@ static fl_lateness lateness(const fl_analysis *a, const pass_late *pl, const cha
     if (pl->woke) {
         uint64_t due = pl->due > predicted ? pl->due : predicted;
         fl_late_split sp = fl_wake_split(due, pl->wait_began, pl->woke, pl->cpu_known ? pl->cpu_wait : 0, at);
-        uint64_t stall = sp.uncovered ? at_most(stalled(a, sp.slept_from, pl->woke, pl->cpu), sp.uncovered) : 0;
-        uint64_t ping_stall = pl->chain_wake_uncovered ? at_most(stalled(a, pl->chain_wake_from, pl->chain_wake_to,
-                                                                         pl->chain_wake_cpu),
-                                                                 pl->chain_wake_uncovered)
-                                                       : 0;
+        uint64_t stall = sp.uncovered ? at_most(stalled(a, sp.slept_from, pl->woke), sp.uncovered) : 0;
+        uint64_t ping_stall = pl->chain_wake_uncovered
+                                  ? at_most(stalled(a, pl->chain_wake_from, pl->chain_wake_to), pl->chain_wake_uncovered)
+                                  : 0;
         l.queued_s = (double)(sp.queued + pl->chain_queued) / 1e9;
         l.cpu_wait_s = (double)(sp.cpu + pl->chain_cpu_wait) / 1e9;
         l.stalled_s = (double)(stall + ping_stall) / 1e9;

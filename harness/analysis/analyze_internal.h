@@ -12,14 +12,12 @@
 typedef struct pass_late {
     uint64_t due, wait_began, woke, cpu_wait;
     bool cpu_known;
-    int cpu; /* the CPU it woke on, -1: not logged */
     /* the earlier timers of a ping_timeout's chain: how late its unanswered
      * pings left behind the process's work and for want of a CPU */
     uint64_t chain_queued, chain_cpu_wait;
     /* its worst ping's wake-up: from, to, and how much of it the CPU wait
      * did not explain (0: none) */
     uint64_t chain_wake_from, chain_wake_to, chain_wake_uncovered;
-    int chain_wake_cpu;
 } pass_late;
 
 /* One TCP connection as the client saw it (swarm `connected`/`reconnected`

@@ -269,3 +269,26 @@ Test(instant, broker_reset_by_the_clients_orphan_after_a_heal)
     cr_assert_eq(in.detector, FL_DET_KEEPALIVE_TIMEOUT);
     cr_assert_float_eq(in.at_s, 6.5, EPS);
 }
+
+/* The same, per connection: its last PINGREQ reached the broker 3 ms before
+ * the cut, so the PINGRESP may still have waited for its ACK: keep-alive
+ * (20 s after the last read) may fire, MQTT's deadline (30 s) surely does. */
+Test(instant, keepalive_may_stand_aside_for_a_pingresp_in_flight)
+{
+    fl_model_config c;
+    fl_model_config_defaults(&c);
+    c.client.keepalive_s = 20;
+    c.client.ping_timeout_s = 5;
+    c.broker.tcp.keepalive = true;
+    c.broker.tcp.idle_s = 2;
+    c.broker.tcp.interval_s = 2;
+    c.broker.tcp.count = 9;
+    fl_instant in = instant(&c, FL_SIDE_BROKER, -0.003, -0.003);
+    cr_assert_eq(in.detector, FL_DET_TCP_KEEPALIVE);
+    cr_assert_float_eq(in.at_s, 20 - 0.003, 1e-6);
+    cr_assert_float_eq(in.at_s + in.slack_s, 30 - 0.003 + 0.001, 1e-6);
+    /* its last read 5 s before: the ACK had long come back */
+    in = instant(&c, FL_SIDE_BROKER, -5, -5);
+    cr_assert_eq(in.detector, FL_DET_TCP_KEEPALIVE);
+    cr_assert_lt(in.slack_s, 3);
+}

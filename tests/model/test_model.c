@@ -429,3 +429,32 @@ Test(model, table)
     cr_assert(strstr(buf, "540 packets"), "%s", buf);
     free(buf);
 }
+
+/* go-default-15s's long-ka group, as measured: the broker's keep-alive
+ * 2/2/9 ends a dead connection 20 s after its last packet, before MQTT's
+ * 1.5 x 20 s, except when the pull comes while the broker's PINGRESP still
+ * waits for the client's delayed ACK (up to 200 ms): keep-alive then stands
+ * aside and MQTT's deadline ends it (one run: last read 3 ms before the
+ * pull, closed 29.997 s after it). The window reaches that deadline. */
+Test(model, a_pingresp_waiting_for_its_ack_holds_keepalive_back)
+{
+    fl_model_config c;
+    fl_model_config_defaults(&c);
+    c.client.keepalive_s = 20;
+    c.client.ping_timeout_s = 5;
+    c.broker.tcp.keepalive = true;
+    c.broker.tcp.idle_s = 2;
+    c.broker.tcp.interval_s = 2;
+    c.broker.tcp.count = 9;
+    fl_prediction p;
+    char err[200];
+    cr_assert_eq(fl_model_predict(&c, &p, err, sizeof err), 0, "%s", err);
+    const fl_side_prediction *b = &p.side[FL_SIDE_BROKER];
+    cr_expect_float_eq(b->window.hi_s, 30.001, 1e-6);
+    cr_expect_eq(b->winner, FL_DET_KEEPALIVE_TIMEOUT);
+    cr_expect(b->winners & (1u << FL_DET_TCP_KEEPALIVE), "keep-alive ends most");
+    /* without broker keep-alive, nothing changes: MQTT's deadline alone */
+    c.broker.tcp.keepalive = false;
+    cr_assert_eq(fl_model_predict(&c, &p, err, sizeof err), 0, "%s", err);
+    cr_expect_float_eq(p.side[FL_SIDE_BROKER].window.hi_s, 30.001, 1e-6);
+}
