@@ -43,8 +43,45 @@ static const char *loser_note(const fl_side_prediction *sp, int d)
 {
     bool first = (sp->winners >> d) & 1, maybe = (sp->maybe >> d) & 1;
     if (maybe)
-        return first ? "not always; can end it first" : "not always; never first here";
-    return first ? "on its own; can also end it first" : "on its own; never first here";
+        return first ? "sometimes: can end it first" : "sometimes: never first here";
+    return first ? "alone: can also end it first" : "alone: never first here";
+}
+
+/* The table reads at 80 columns: a row's columns take ROW_WIDTH; its text
+ * follows when it fits, else goes under it, indented and wrapped. */
+#define ROW_FMT "%-6s %-6s %8s %8s  %-18s"
+#define ROW_WIDTH 50
+#define LINE_WIDTH 80
+
+/* A row's columns (padded) and its text. */
+static void print_row(FILE *out, const char *side, const char *expect, const char *lo, const char *hi,
+                      const char *detector, const char *text)
+{
+    char row[128];
+    snprintf(row, sizeof row, ROW_FMT, side, expect, lo, hi, detector);
+    if (ROW_WIDTH + 1 + strlen(text) <= LINE_WIDTH) {
+        fprintf(out, "%s %s\n", row, text);
+        return;
+    }
+    size_t end = strlen(row);
+    while (end > 0 && row[end - 1] == ' ')
+        end--;
+    fprintf(out, "%.*s\n", (int)end, row);
+    const char *p = text;
+    while (*p) {
+        size_t room = LINE_WIDTH - 4, n = strlen(p);
+        if (n > room) {
+            n = room;
+            while (n > 0 && p[n] != ' ')
+                n--;
+            if (n == 0)
+                n = room; /* one word longer than a line */
+        }
+        fprintf(out, "    %.*s\n", (int)n, p);
+        p += n;
+        while (*p == ' ')
+            p++;
+    }
 }
 
 /* The fault's line: its kind, when it heals or the host boots again. */
@@ -69,12 +106,12 @@ static void print_reconnect(const fl_model_config *c, FILE *out)
     char range[48];
     if (c->fault == FL_MF_POWER_LOSS && c->reboot_after_s > 0) {
         if (r->boot_hi_s > 0)
-            fprintf(out, "return:  CONNECTs %s s after the reboot; the broker %s a duplicate client id\n",
+            fprintf(out, "return:  CONNECTs %s s after the reboot;\n         the broker %s a duplicate client id\n",
                     fl_model__range(range, sizeof range, r->boot_lo_s, r->boot_hi_s), dup);
         else
-            fprintf(out, "return:  unknown after the reboot; the broker %s a duplicate client id\n", dup);
+            fprintf(out, "return:  unknown after the reboot;\n         the broker %s a duplicate client id\n", dup);
     } else if (r->enabled && c->fault_duration_s > 0 && c->fault == FL_MF_SILENT) {
-        fprintf(out, "return:  reconnect %s s after noticing, attempts of %g s; the broker %s a duplicate client id\n",
+        fprintf(out, "return:  reconnect %s s after noticing, attempts of %g s;\n         the broker %s a duplicate client id\n",
                 fl_model__range(range, sizeof range, r->delay_lo_s, r->delay_hi_s), r->attempt_s, dup);
     }
 }
@@ -90,17 +127,17 @@ int fl_model_print(const fl_model_config *c, const fl_prediction *p, FILE *out)
     print_fault(c, out);
     print_reconnect(c, out);
     fprintf(out, "\n");
-    fprintf(out, "%-7s %-7s %10s %10s  %-18s %s\n", "side", "expect", "earliest", "latest", "detector", "why");
+    print_row(out, "side", "expect", "earliest", "latest", "detector", "why");
     for (int s = 0; s < FL_SIDE_COUNT; s++) {
         const fl_side_prediction *sp = &p->side[s];
         if (!sp->applicable) {
-            fprintf(out, "%-7s %-7s %10s %10s  %-18s %s\n", fl_side_name((fl_side)s), "-", "-", "-", "-", sp->why);
+            print_row(out, fl_side_name((fl_side)s), "-", "-", "-", "-", sp->why);
             continue;
         }
         fmt_time(a, sizeof a, sp->window.lo_s);
         fmt_time(b, sizeof b, sp->window.hi_s);
-        fprintf(out, "%-7s %-7s %10s %10s  %-18s %s\n", fl_side_name((fl_side)s), expect_name(sp->expect),
-                isfinite(sp->window.lo_s) ? a : "-", b, fl_detector_name(sp->winner), sp->why);
+        print_row(out, fl_side_name((fl_side)s), expect_name(sp->expect), isfinite(sp->window.lo_s) ? a : "-", b,
+                  fl_detector_name(sp->winner), sp->why);
         /* The losers too: what the configuration would give without the winner. */
         for (int d = 1; d < FL_DET_COUNT && s != FL_SIDE_WILL; d++) {
             const fl_window *w = &sp->by_detector[d];
@@ -108,12 +145,11 @@ int fl_model_print(const fl_model_config *c, const fl_prediction *p, FILE *out)
                 continue;
             fmt_time(a, sizeof a, w->lo_s);
             fmt_time(b, sizeof b, w->hi_s);
-            fprintf(out, "%-7s %-7s %10s %10s  %-18s %s\n", "", "", a, b, fl_detector_name((fl_detector)d),
-                    loser_note(sp, d));
+            print_row(out, "", "", a, b, fl_detector_name((fl_detector)d), loser_note(sp, d));
         }
     }
     const fl_overhead *o = &p->overhead;
-    fprintf(out, "\nheartbeat cost per connection-hour: %.0f packets, %.0f bytes (MQTT %.0f/%.0f, TCP %.0f/%.0f)\n",
+    fprintf(out, "\nheartbeat cost per connection-hour: %.0f packets, %.0f bytes\n    (MQTT %.0f/%.0f, TCP %.0f/%.0f)\n",
             o->packets_per_hour, o->bytes_per_hour, o->mqtt_packets_per_hour, o->mqtt_bytes_per_hour,
             o->tcp_packets_per_hour, o->tcp_bytes_per_hour);
     if (p->nat.present)
