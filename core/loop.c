@@ -213,12 +213,12 @@ int fl_loop_once(fl_loop *loop, uint64_t max_wait_ns)
     if (loop->timers.wake)
         fl_wake_before_wait(&loop->wake, fl_now_ns());
     int n = wait_ready(loop, wait);
-    fl_wake_after_wait(&loop->wake, fl_now_ns());
     if (n < 0) {
         if (errno != EINTR)
             return -1;
         n = 0;
     }
+    fl_wake_after_wait(&loop->wake, fl_now_ns());
     for (int i = 0; i < n; i++) {
         int fd = loop->ready[i].data.fd;
         if ((size_t)fd < loop->nhandlers)

@@ -20,16 +20,21 @@ bool fl_wake_parse_schedstat(const char *text, uint64_t *run_delay_ns)
     return true;
 }
 
+/* Leaves errno as it was: the loop reads it after a wait that failed. */
 static bool read_run_delay(const fl_wake *w, uint64_t *out)
 {
     char buf[96];
     if (!w->tracking || w->schedstat_fd < 0)
         return false;
+    int saved = errno;
     ssize_t n = pread(w->schedstat_fd, buf, sizeof buf - 1, 0);
-    if (n <= 0)
-        return false;
-    buf[n] = '\0';
-    return fl_wake_parse_schedstat(buf, out);
+    bool ok = n > 0;
+    if (ok) {
+        buf[n] = '\0';
+        ok = fl_wake_parse_schedstat(buf, out);
+    }
+    errno = saved;
+    return ok;
 }
 
 void fl_wake_open(fl_wake *w)

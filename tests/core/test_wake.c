@@ -3,6 +3,8 @@
 #include <criterion/criterion.h>
 #include <jansson.h>
 #include <stdint.h>
+#include <signal.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "core/clock.h"
@@ -101,4 +103,28 @@ Test(wake, a_kernel_that_counts_nothing_says_nothing)
     uint64_t d = 7;
     cr_expect_not(fl_wake_parse_schedstat("0 0 0\n", &d));
     cr_expect_eq(d, 7);
+}
+
+/* A signal that interrupts the loop's wait is no failure: the loop reads
+ * errno after the wait, and the record's reads must leave it alone. */
+static void on_alarm(int sig) { (void)sig; }
+static void on_stop_timer(fl_timer *t, uint64_t now, void *arg)
+{
+    (void)t, (void)now;
+    fl_loop_stop(arg);
+}
+
+Test(wake, an_interrupted_wait_is_not_a_failure)
+{
+    struct sigaction sa = { .sa_handler = on_alarm };
+    sigaction(SIGALRM, &sa, NULL);
+    fl_loop *loop = fl_loop_new();
+    fl_loop_track_wake(loop);
+    fl_timer t;
+    fl_timer_init(&t, on_stop_timer, loop);
+    fl_loop_timer_set(loop, &t, fl_now_ns() + 200 * FL_NS_PER_MS);
+    struct itimerval it = { .it_value = { 0, 20 * 1000 } };
+    setitimer(ITIMER_REAL, &it, NULL);
+    cr_expect_eq(fl_loop_run(loop), 0, "an EINTR ended the loop");
+    fl_loop_free(loop);
 }
