@@ -14,6 +14,7 @@ check() {
   local name=$1 bin="$build/tests/$1" log rc
   [ -x "$bin" ] || { echo "valgrind: skip $name (not a test executable)"; return 0; }
   log=$(mktemp)
+  local began=$SECONDS
   valgrind -q --trace-children=yes --leak-check=full --errors-for-leak-kinds=definite,indirect \
     --log-file="$log" "$bin" --jobs 1 >/dev/null 2>&1
   rc=$?
@@ -22,7 +23,7 @@ check() {
     rm -f "$log"
     return 1
   fi
-  echo "valgrind: ok   $name"
+  echo "valgrind: ok   $name ($((SECONDS - began)) s)"
   rm -f "$log"
 }
 export -f check
