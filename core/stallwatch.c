@@ -15,7 +15,8 @@
 
 typedef struct watcher {
     pthread_t thread;
-    bool started;
+    bool started, realtime;
+    atomic_bool ready; /* realtime is set */
     int cpu;
     fl_stallwatch *w;
     fl_stall *seen;
@@ -37,9 +38,17 @@ static void *watch(void *arg)
     CPU_SET(t->cpu, &one);
     pthread_setaffinity_np(pthread_self(), sizeof one, &one);
     prctl(PR_SET_TIMERSLACK, 1UL); /* its own lateness, not the default 50 us of slack */
-    /* Its own wait for the CPU (another runnable thread had it) is not a
-     * stall of the machine's timers: the scheduler's run_delay, read around
-     * each sleep, is taken off (core/wake.h reads the same for a process). */
+    /* At the top real-time priority no process of the run keeps it waiting
+     * for its CPU, so its run_delay is the hypervisor's: a virtual CPU
+     * descheduled while the woken probe sat on its run queue (kvm-clock runs
+     * on through steal) is a stall, and is kept. Without the priority its
+     * own wait for the CPU (another runnable thread had it) is not a stall
+     * of the machine's timers: the run_delay, read around each sleep, is
+     * taken off (core/wake.h reads the same for a process), and a stall that
+     * began while it waited goes unseen. */
+    struct sched_param top = { .sched_priority = sched_get_priority_max(SCHED_FIFO) };
+    t->realtime = pthread_setschedparam(pthread_self(), SCHED_FIFO, &top) == 0;
+    atomic_store(&t->ready, true);
     fl_wake self = { .schedstat_fd = -1 };
     fl_wake_open(&self);
     uint64_t period = t->w->period_ns, next = fl_now_ns() + period;
@@ -49,7 +58,8 @@ static void *watch(void *arg)
         clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &due, NULL);
         uint64_t now = fl_now_ns();
         fl_wake_after_wait(&self, now);
-        uint64_t late = now > next ? now - next : 0, queued = self.cpu_wait_known ? self.cpu_wait_ns : 0;
+        uint64_t late = now > next ? now - next : 0;
+        uint64_t queued = !t->realtime && self.cpu_wait_known ? self.cpu_wait_ns : 0;
         late = late > queued ? late - queued : 0;
         if (late > t->w->min_late_ns && fl_grow(&t->seen, &t->cap, t->n + 1, 64) == 0)
             t->seen[t->n++] = (fl_stall){ next, late, t->cpu };
@@ -81,6 +91,7 @@ fl_stallwatch *fl_stallwatch_start(uint64_t period_ns, uint64_t min_late_ns)
         watcher *t = &w->threads[w->nthreads++];
         t->cpu = cpu;
         t->w = w;
+        atomic_init(&t->ready, false);
         t->started = pthread_create(&t->thread, NULL, watch, t) == 0;
         any |= t->started;
     }
@@ -90,6 +101,18 @@ fl_stallwatch *fl_stallwatch_start(uint64_t period_ns, uint64_t min_late_ns)
         return NULL;
     }
     return w;
+}
+
+bool fl_stallwatch_realtime(fl_stallwatch *w)
+{
+    bool all = w && w->nthreads > 0;
+    for (size_t i = 0; w && i < w->nthreads; i++) {
+        watcher *t = &w->threads[i];
+        while (t->started && !atomic_load(&t->ready))
+            sched_yield();
+        all &= t->started && t->realtime;
+    }
+    return all;
 }
 
 static int by_due(const void *x, const void *y)

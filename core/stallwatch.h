@@ -9,12 +9,13 @@
 #ifndef FLATLINE_CORE_STALLWATCH_H
 #define FLATLINE_CORE_STALLWATCH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-/* A wake-up due at due_ns that came late_ns later (its own wait for the CPU,
- * the scheduler's run_delay, taken off), on cpu: from due_ns to
- * due_ns + late_ns no timer on that CPU could run. */
+/* A wake-up due at due_ns that came late_ns later, on cpu (without the
+ * real-time priority, its own wait for the CPU, the scheduler's run_delay,
+ * taken off): from due_ns to due_ns + late_ns no timer on that CPU could run. */
 typedef struct fl_stall {
     uint64_t due_ns, late_ns;
     int cpu;
@@ -25,6 +26,11 @@ typedef struct fl_stallwatch fl_stallwatch;
 /* Starts a thread on each online CPU, waking every period_ns and keeping the
  * wake-ups later than min_late_ns. NULL if no thread could start. */
 fl_stallwatch *fl_stallwatch_start(uint64_t period_ns, uint64_t min_late_ns);
+/* Whether every thread runs at the top SCHED_FIFO priority (needs
+ * CAP_SYS_NICE): then a wake-up's whole lateness counts, its time on the run
+ * queue included (only a hypervisor holds it there); otherwise that time is
+ * taken off as its own wait for the CPU. Waits for the threads to start. */
+bool fl_stallwatch_realtime(fl_stallwatch *w);
 /* Stops the threads (within one period) and returns what they saw, sorted by
  * due_ns (the caller frees; NULL with *n 0 when nothing). Frees w. */
 fl_stall *fl_stallwatch_stop(fl_stallwatch *w, size_t *n);

@@ -48,3 +48,19 @@ Test(stallwatch, a_high_threshold_keeps_nothing_on_a_quiet_watch)
     cr_expect_null(fl_stallwatch_stop(NULL, &m));
     cr_expect_eq(m, 0);
 }
+
+/* As root the probe's threads take the top SCHED_FIFO priority, so that their
+ * time on a run queue is a hypervisor's and counts as a stall. */
+Test(stallwatch, runs_real_time_when_allowed)
+{
+    fl_stallwatch *w = fl_stallwatch_start(FL_NS_PER_MS, 10 * FL_NS_PER_S);
+    cr_assert_not_null(w);
+    struct sched_param none = { 0 };
+    bool allowed = sched_setscheduler(0, SCHED_FIFO, &(struct sched_param){ .sched_priority = 1 }) == 0;
+    if (allowed)
+        sched_setscheduler(0, SCHED_OTHER, &none);
+    cr_expect_eq(fl_stallwatch_realtime(w), allowed, "real-time exactly when this process may have it");
+    size_t n = 0;
+    free(fl_stallwatch_stop(w, &n));
+    cr_expect_not(fl_stallwatch_realtime(NULL));
+}
