@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -159,8 +160,14 @@ static pid_t spawn(adapter_client *c, const json_t *command)
         out[len < sizeof out ? len : sizeof out - 1] = '\0';
         argv[i] = strdup(out);
     }
+    pid_t parent = getpid();
     pid_t pid = argv ? fork() : -1;
     if (pid == 0) {
+        /* The command goes with the adapter, however the adapter ends (a
+         * SIGKILL leaves no handler to stop them): a client left behind keeps
+         * reconnecting, and keeps its parent's pipes open. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+            _exit(127);
         signal(SIGPIPE, SIG_DFL);
         execvp(argv[0], argv);
         fprintf(stderr, "flatline-adapter-command: %s: %s\n", argv[0], strerror(errno));
