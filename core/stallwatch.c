@@ -51,7 +51,7 @@ static void *watch(void *arg)
     atomic_store(&t->ready, true);
     fl_wake self = { .schedstat_fd = -1 };
     fl_wake_open(&self);
-    uint64_t period = t->w->period_ns, next = fl_now_ns() + period;
+    uint64_t period = t->w->period_ns, last = fl_now_ns(), next = last + period;
     while (!atomic_load_explicit(&t->w->stop, memory_order_relaxed)) {
         struct timespec due = { (time_t)(next / FL_NS_PER_S), (long)(next % FL_NS_PER_S) };
         fl_wake_before_wait(&self, 0);
@@ -62,7 +62,8 @@ static void *watch(void *arg)
         uint64_t queued = !t->realtime && self.cpu_wait_known ? self.cpu_wait_ns : 0;
         late = late > queued ? late - queued : 0;
         if (late > t->w->min_late_ns && fl_grow(&t->seen, &t->cap, t->n + 1, 64) == 0)
-            t->seen[t->n++] = (fl_stall){ next, late, t->cpu };
+            t->seen[t->n++] = (fl_stall){ next, late, t->cpu, last };
+        last = now;
         /* the grid goes on from now after a stall: one stall, one record */
         next = next + period > now ? next + period : now + period;
     }

@@ -15,10 +15,14 @@
 
 /* A wake-up due at due_ns that came late_ns later, on cpu (without the
  * real-time priority, its own wait for the CPU, the scheduler's run_delay,
- * taken off): from due_ns to due_ns + late_ns no timer on that CPU could run. */
+ * taken off): from due_ns to due_ns + late_ns no timer on that CPU could run.
+ * since_ns is the thread's previous wake-up, the last moment it knew the
+ * timers ran: the stall began somewhere after it, up to one period before
+ * due_ns. */
 typedef struct fl_stall {
     uint64_t due_ns, late_ns;
     int cpu;
+    uint64_t since_ns;
 } fl_stall;
 
 typedef struct fl_stallwatch fl_stallwatch;

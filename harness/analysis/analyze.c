@@ -246,11 +246,12 @@ int fl_analysis_add(fl_analysis *a, const json_t *ev)
         const char *kind = strcmp(name, "broker_rst") == 0 ? "reset" : strcmp(name, "broker_fin") == 0 ? "fin" : "closed";
         json_array_append_new(list, json_pack("[I, s]", (json_int_t)t, kind));
     } else if (strcmp(src, "runner") == 0 && strcmp(name, "stall") == 0) {
-        uint64_t due = u64_field(ev, "due"), late = u64_field(ev, "late");
+        uint64_t due = u64_field(ev, "due"), late = u64_field(ev, "late"), since = u64_field(ev, "since");
         if (due && late) {
             if (fl_grow(&a->stalls, &a->capstalls, a->nstalls + 1, 64) < 0)
                 return -1;
-            a->stalls[a->nstalls++] = (fl_stall){ due, late, (int)json_integer_value(json_object_get(ev, "cpu")) };
+            a->stalls[a->nstalls++] = (fl_stall){ due, late, (int)json_integer_value(json_object_get(ev, "cpu")),
+                                                  since && since < due ? since : due };
         }
     } else if (strcmp(src, "broker") == 0) {
         if (strcmp(name, "connect") == 0)

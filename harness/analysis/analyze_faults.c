@@ -319,9 +319,13 @@ static int stall_order(const void *x, const void *y)
  * machine's timers stalled (core/stallwatch.h), on any CPU: a process's
  * timer fires on the CPU that armed it, which need not be the one it then
  * runs on. A wake-up in that interval could not have come sooner, whatever
- * the process did. Stalls are sorted by due; none lasts longer than
- * STALL_LONGEST_NS. */
+ * the process did. A stall counts from the probe's previous wake-up (its
+ * since), the last moment it saw the timers run: on a 1 ms grid the probe
+ * cannot say when in the millisecond before its late wake-up the stall began.
+ * Stalls are sorted by due; none lasts longer than STALL_LONGEST_NS, and a
+ * probe's since is at most STALL_SINCE_NS before its due. */
 #define STALL_LONGEST_NS (10 * FL_NS_PER_S)
+#define STALL_SINCE_NS (10 * FL_NS_PER_MS)
 static uint64_t stalled(const fl_analysis *a, uint64_t from, uint64_t to)
 {
     size_t lo = 0, hi = a->nstalls;
@@ -333,9 +337,10 @@ static uint64_t stalled(const fl_analysis *a, uint64_t from, uint64_t to)
         else
             hi = mid;
     }
-    for (size_t i = lo; i < a->nstalls && a->stalls[i].due_ns < to; i++) {
+    for (size_t i = lo; i < a->nstalls && a->stalls[i].due_ns < to + STALL_SINCE_NS; i++) {
         const fl_stall *st = &a->stalls[i];
-        uint64_t s = st->due_ns > from ? st->due_ns : from;
+        uint64_t began = st->since_ns && st->since_ns < st->due_ns ? st->since_ns : st->due_ns;
+        uint64_t s = began > from ? began : from;
         uint64_t e = st->due_ns + st->late_ns < to ? st->due_ns + st->late_ns : to;
         if (e > s && e - s > best)
             best = e - s;

@@ -215,8 +215,9 @@ static void take_stalls(fl_run_ctx *run, fl_stallwatch *w)
     size_t n = 0;
     fl_stall *seen = fl_stallwatch_stop(w, &n);
     for (size_t i = 0; i < n; i++) {
-        json_t *line = json_pack("{s:I, s:s, s:s, s:i, s:I, s:I}", "t", (json_int_t)(seen[i].due_ns + seen[i].late_ns),
-                                 "src", "runner", "ev", "stall", "cpu", seen[i].cpu, "due", (json_int_t)seen[i].due_ns,
+        json_t *line = json_pack("{s:I, s:s, s:s, s:i, s:I, s:I, s:I}", "t",
+                                 (json_int_t)(seen[i].due_ns + seen[i].late_ns), "src", "runner", "ev", "stall", "cpu",
+                                 seen[i].cpu, "since", (json_int_t)seen[i].since_ns, "due", (json_int_t)seen[i].due_ns,
                                  "late", (json_int_t)seen[i].late_ns);
         if (line)
             fl_run_take_line(run, line);

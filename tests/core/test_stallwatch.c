@@ -1,6 +1,7 @@
 /* core/stallwatch: the probe's threads record their own late wake-ups. With
  * no threshold every wake-up counts (none is exactly on time), so a short
- * watch must come back with records from each CPU, sorted, on the grid. */
+ * watch must come back with records from each CPU, sorted, on the grid, each
+ * with the wake-up before it. */
 #include <criterion/criterion.h>
 #include <sched.h>
 #include <time.h>
@@ -25,6 +26,8 @@ Test(stallwatch, records_wake_ups_later_than_its_threshold)
     for (size_t i = 0; i < n; i++) {
         cr_assert_gt(seen[i].late_ns, 0);
         cr_assert(seen[i].due_ns > start && seen[i].due_ns < end, "due inside the watch");
+        cr_assert(seen[i].since_ns < seen[i].due_ns && seen[i].due_ns - seen[i].since_ns <= FL_NS_PER_MS,
+                  "since: the previous wake-up, at most one period before due");
         cr_assert(CPU_ISSET(seen[i].cpu, &allowed));
         if (i)
             cr_assert_geq(seen[i].due_ns, seen[i - 1].due_ns, "sorted by due");
