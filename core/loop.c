@@ -210,7 +210,8 @@ int fl_loop_once(fl_loop *loop, uint64_t max_wait_ns)
         if (until < wait)
             wait = until;
     }
-    if (loop->timers.wake)
+    bool tracked = loop->timers.wake != NULL; /* no clock reads for a loop that keeps no record */
+    if (tracked)
         fl_wake_before_wait(&loop->wake, fl_now_ns());
     int n = wait_ready(loop, wait);
     if (n < 0) {
@@ -218,7 +219,8 @@ int fl_loop_once(fl_loop *loop, uint64_t max_wait_ns)
             return -1;
         n = 0;
     }
-    fl_wake_after_wait(&loop->wake, fl_now_ns());
+    if (tracked)
+        fl_wake_after_wait(&loop->wake, fl_now_ns());
     for (int i = 0; i < n; i++) {
         int fd = loop->ready[i].data.fd;
         if ((size_t)fd < loop->nhandlers)

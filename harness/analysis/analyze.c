@@ -250,6 +250,7 @@ int fl_analysis_add(fl_analysis *a, const json_t *ev)
         if (due && late) {
             if (fl_grow(&a->stalls, &a->capstalls, a->nstalls + 1, 64) < 0)
                 return -1;
+            /* a line without since (or a bad one) counts from its due */
             a->stalls[a->nstalls++] = (fl_stall){ due, late, (int)json_integer_value(json_object_get(ev, "cpu")),
                                                   since && since < due ? since : due };
         }

@@ -339,8 +339,7 @@ static uint64_t stalled(const fl_analysis *a, uint64_t from, uint64_t to)
     }
     for (size_t i = lo; i < a->nstalls && a->stalls[i].due_ns < to + STALL_SINCE_NS; i++) {
         const fl_stall *st = &a->stalls[i];
-        uint64_t began = st->since_ns && st->since_ns < st->due_ns ? st->since_ns : st->due_ns;
-        uint64_t s = began > from ? began : from;
+        uint64_t s = st->since_ns > from ? st->since_ns : from; /* since <= due: fl_analysis_add */
         uint64_t e = st->due_ns + st->late_ns < to ? st->due_ns + st->late_ns : to;
         if (e > s && e - s > best)
             best = e - s;
