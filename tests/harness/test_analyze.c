@@ -155,6 +155,18 @@ Test(analyze, healed_in_time_is_survived_not_undetected)
 /* Real times (ms): the join of a NAT's two sides is by client id within 100 ms. */
 #define MS 1000000L
 
+/* The usual fault of these tests: the connections in cut lose their cable at
+ * 2 s, Keep Alive 5 s, the run ends at 20 s; the sides that are judged. */
+static fl_report *cable_pull_ka5(fl_analysis *a, bool broker_side, bool client_side)
+{
+    fl_model_config cfg;
+    fl_model_config_defaults(&cfg);
+    cfg.client.keepalive_s = 5;
+    fl_truth truth = { .kind = "cable-pull", .target = "x", .inject_ns = 2000 * MS, .addrs = cut, .naddrs = 1,
+                       .broker_side = broker_side, .client_side = client_side, .cfg = &cfg };
+    return finished(a, &truth, 20000 * MS);
+}
+
 /* A NAT whose timeout is shorter than the heartbeat cuts the reconnected
  * connection again: generation 2 of the same fault, measured from its own
  * expiry, never a false disconnect. */
@@ -343,12 +355,7 @@ Test(analyze, late_pass_explained_by_its_own_record)
     line(a, 8504 * MS + 200000, "broker", "close", "198.18.1.1:1003", "s",
          ",\"reason\":\"keepalive_timeout\",\"last_rx\":1000000000,\"deadline\":8500000000,"
          "\"wait_began\":8504000000,\"woke\":8504100000,\"cpu_wait\":0");
-    fl_model_config cfg;
-    fl_model_config_defaults(&cfg);
-    cfg.client.keepalive_s = 5;
-    fl_truth truth = { .kind = "cable-pull", .target = "x", .inject_ns = 2000 * MS, .addrs = cut, .naddrs = 1,
-                       .broker_side = true, .cfg = &cfg };
-    fl_report *r = finished(a, &truth, 20000 * MS);
+    fl_report *r = cable_pull_ka5(a, true, false);
     cr_expect_eq(metric(r, "faults[0].broker.residual.count"), 4);
     cr_expect_eq(metric(r, "faults[0].broker.unexplained"), 1);
     json_t *j = fl_report_to_json(r);
@@ -374,12 +381,7 @@ Test(analyze, client_predicted_from_its_last_send)
     line(a, 8454 * MS + 300000, "swarm", "dead_detected", "198.18.1.1:1000", "p",
          ",\"reason\":\"ping_timeout\",\"last_rx\":1000000000,\"last_tx\":950000000,\"due\":8454000000,"
          "\"woke\":8454200000,\"cpu_wait\":0,\"pings_queued\":4000000,\"pings_cpu_wait\":0");
-    fl_model_config cfg;
-    fl_model_config_defaults(&cfg);
-    cfg.client.keepalive_s = 5;
-    fl_truth truth = { .kind = "cable-pull", .target = "x", .inject_ns = 2000 * MS, .addrs = cut, .naddrs = 1,
-                       .client_side = true, .cfg = &cfg };
-    fl_report *r = finished(a, &truth, 20000 * MS);
+    fl_report *r = cable_pull_ka5(a, false, true);
     cr_expect_float_eq(metric(r, "faults[0].client.residual.max"), 0.0043, 1e-9);
     cr_expect_eq(metric(r, "faults[0].client.unexplained"), 0);
     fl_report_free(r);
@@ -523,12 +525,7 @@ static fl_report *stall_run(bool probe_line)
     if (probe_line)
         add(a, "{\"t\":8503200000,\"src\":\"runner\",\"ev\":\"stall\",\"cpu\":1,\"due\":8500500000,"
                "\"late\":2700000}");
-    fl_model_config cfg;
-    fl_model_config_defaults(&cfg);
-    cfg.client.keepalive_s = 5;
-    fl_truth truth = { .kind = "cable-pull", .target = "x", .inject_ns = 2000 * MS, .addrs = cut, .naddrs = 1,
-                       .broker_side = true, .cfg = &cfg };
-    fl_report *r = finished(a, &truth, 20000 * MS);
+    fl_report *r = cable_pull_ka5(a, true, false);
     fl_analysis_free(a);
     return r;
 }
@@ -565,12 +562,7 @@ static fl_report *stall_since_run(bool since)
     else
         add(a, "{\"t\":8501250000,\"src\":\"runner\",\"ev\":\"stall\",\"cpu\":0,\"due\":8500660000,"
                "\"late\":590000}");
-    fl_model_config cfg;
-    fl_model_config_defaults(&cfg);
-    cfg.client.keepalive_s = 5;
-    fl_truth truth = { .kind = "cable-pull", .target = "x", .inject_ns = 2000 * MS, .addrs = cut, .naddrs = 1,
-                       .broker_side = true, .cfg = &cfg };
-    fl_report *r = finished(a, &truth, 20000 * MS);
+    fl_report *r = cable_pull_ka5(a, true, false);
     fl_analysis_free(a);
     return r;
 }
@@ -603,12 +595,7 @@ static fl_report *ping_stall_run(bool probe_line)
          "\"pings_wake\":[6000000000,6003000000,3000000]");
     if (probe_line)
         add(a, "{\"t\":6003100000,\"src\":\"runner\",\"ev\":\"stall\",\"cpu\":0,\"due\":6000200000,\"late\":2900000}");
-    fl_model_config cfg;
-    fl_model_config_defaults(&cfg);
-    cfg.client.keepalive_s = 5;
-    fl_truth truth = { .kind = "cable-pull", .target = "x", .inject_ns = 2000 * MS, .addrs = cut, .naddrs = 1,
-                       .client_side = true, .cfg = &cfg };
-    fl_report *r = finished(a, &truth, 20000 * MS);
+    fl_report *r = cable_pull_ka5(a, false, true);
     fl_analysis_free(a);
     return r;
 }
