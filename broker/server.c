@@ -163,30 +163,6 @@ static void flush(bk_server *srv, bk_conn *c)
  * now. */
 static uint64_t ts_ns(const struct timespec *t) { return (uint64_t)t->tv_sec * FL_NS_PER_S + (uint64_t)t->tv_nsec; }
 
-/* CLOCK_REALTIME - CLOCK_MONOTONIC, the real-time read bracketed by two
- * monotonic ones: a broker that loses its CPU between two reads would
- * otherwise move every arrival of that read back by as long. Of three tries
- * the narrowest bracket; *mono_now is the monotonic time at its end. */
-#define OFFSET_TRIES 3
-#define OFFSET_GOOD_NS 20000
-static uint64_t real_minus_mono(uint64_t *mono_now)
-{
-    uint64_t best = 0, narrowest = UINT64_MAX;
-    for (int i = 0; i < OFFSET_TRIES && narrowest > OFFSET_GOOD_NS; i++) {
-        struct timespec m1, real, m2;
-        clock_gettime(CLOCK_MONOTONIC, &m1);
-        clock_gettime(CLOCK_REALTIME, &real);
-        clock_gettime(CLOCK_MONOTONIC, &m2);
-        uint64_t a = ts_ns(&m1), b = ts_ns(&m2), r = ts_ns(&real);
-        if (b - a < narrowest) {
-            narrowest = b - a;
-            best = r - (a + (b - a) / 2);
-        }
-        *mono_now = b;
-    }
-    return best;
-}
-
 static uint64_t arrival_mono(const struct msghdr *mh)
 {
     for (struct cmsghdr *cm = CMSG_FIRSTHDR((struct msghdr *)mh); cm; cm = CMSG_NXTHDR((struct msghdr *)mh, cm)) {
@@ -194,10 +170,11 @@ static uint64_t arrival_mono(const struct msghdr *mh)
             continue;
         struct timespec rx;
         memcpy(&rx, CMSG_DATA(cm), sizeof rx);
-        uint64_t now, offset = real_minus_mono(&now), t = ts_ns(&rx);
-        if (t <= offset || t - offset > now)
+        uint64_t now;
+        int64_t offset = fl_realtime_minus_mono(&now), t = (int64_t)ts_ns(&rx) - offset;
+        if (t <= 0 || (uint64_t)t > now)
             return 0; /* no stamp, or one from the future: read time it is */
-        return t - offset;
+        return (uint64_t)t;
     }
     return 0;
 }

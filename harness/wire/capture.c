@@ -24,7 +24,10 @@ struct fl_capture {
     int fd, dlt;
     uint32_t broker_be;
     uint16_t port;
-    int64_t realtime_minus_mono; /* pcap stamps are CLOCK_REALTIME; events are monotonic */
+    /* pcap stamps are CLOCK_REALTIME, events monotonic: the offset is read
+     * again at every dispatch, so a step of the real-time clock misplaces
+     * one batch at most. */
+    int64_t realtime_minus_mono;
     fl_capture_fn fn;
     void *arg;
     /* Heartbeat counts per connection: dense arrays, and an open-addressing
@@ -43,14 +46,6 @@ typedef struct open_ctx {
     char *err;
     size_t errlen;
 } open_ctx;
-
-static int64_t realtime_minus_mono(void)
-{
-    struct timespec real;
-    uint64_t mono = fl_now_ns();
-    clock_gettime(CLOCK_REALTIME, &real);
-    return (int64_t)real.tv_sec * 1000000000 + real.tv_nsec - (int64_t)mono;
-}
 
 /* Runs inside the broker's namespace: the packet socket is created there. */
 static int open_in_namespace(void *arg)
@@ -278,13 +273,19 @@ static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *b
     }
 }
 
+/* Every segment waiting, with the clocks' offset as it is now. */
+static void dispatch(fl_capture *c)
+{
+    c->realtime_minus_mono = fl_realtime_minus_mono(NULL);
+    pcap_dispatch(c->pcap, -1, on_packet, (u_char *)c);
+}
+
 static void on_readable(fl_loop *loop, int fd, unsigned events, void *arg)
 {
     (void)loop;
     (void)fd;
     (void)events;
-    fl_capture *c = arg;
-    pcap_dispatch(c->pcap, -1, on_packet, (u_char *)c);
+    dispatch(arg);
 }
 
 fl_capture *fl_capture_open(fl_host *broker, const char *broker_addr, uint16_t port, const char *dir, fl_loop *loop,
@@ -309,7 +310,7 @@ fl_capture *fl_capture_open(fl_host *broker, const char *broker_addr, uint16_t p
         return NULL;
     }
     c->dlt = pcap_datalink(c->pcap);
-    c->realtime_minus_mono = realtime_minus_mono();
+    c->realtime_minus_mono = fl_realtime_minus_mono(NULL);
     if (dir) {
         char path[1024];
         snprintf(path, sizeof path, "%s/broker.pcap", dir);
@@ -334,7 +335,7 @@ void fl_capture_close(fl_capture *c)
     if (!c)
         return;
     if (c->fd >= 0) {
-        pcap_dispatch(c->pcap, -1, on_packet, (u_char *)c);
+        dispatch(c);
         fl_loop_remove(c->loop, c->fd);
     }
     if (c->dump)
@@ -350,7 +351,7 @@ void fl_capture_close(fl_capture *c)
 const fl_conn_heartbeats *fl_capture_heartbeats(fl_capture *c, size_t *n)
 {
     if (c->fd >= 0)
-        pcap_dispatch(c->pcap, -1, on_packet, (u_char *)c);
+        dispatch(c);
     *n = c->nconns;
     return c->hb;
 }
