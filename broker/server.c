@@ -262,12 +262,11 @@ static void on_accept(fl_loop *loop, int fd, unsigned events, void *arg)
                                                   "errno", strerrorname_np(errno)));
             return;
         }
-        /* Keep-alive and user timeout come from the listener (inherited);
-         * TCP_NODELAY so a PINGRESP is not held back by Nagle. */
+        /* Keep-alive, user timeout and receive stamps come from the
+         * listener (inherited); TCP_NODELAY so a PINGRESP is not held back
+         * by Nagle. */
         int on = 1;
         setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
-        /* Receive timestamps: deadlines count from a packet's arrival. */
-        setsockopt(cfd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
         bk_conn *c = bk_conn_new(srv->broker, cfd, (struct sockaddr *)&ss, l->addr, l);
         if (!c) {
             close(cfd);
@@ -320,7 +319,15 @@ static int open_listener(bk_server *srv, const bk_listen_cfg *lc, listener *l, c
     int on = 1;
     if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) < 0 ||
         (res->ai_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on) < 0) ||
-        set_tcp_options(fd, &lc->tcp) < 0 || bind(fd, res->ai_addr, res->ai_addrlen) < 0 ||
+        set_tcp_options(fd, &lc->tcp) < 0 ||
+        /* Receive stamps, so deadlines count from a packet's arrival. Set on
+         * the listener, not on each accepted socket: the kernel switches its
+         * stamping on for the whole system from a work queue, some time
+         * after the first socket asks, and a segment that comes in before
+         * then has no stamp (its read time is used). Asking at start gives
+         * that switch until the first client's first packet. */
+        setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on) < 0 ||
+        bind(fd, res->ai_addr, res->ai_addrlen) < 0 ||
         listen(fd, SOMAXCONN) < 0) {
         snprintf(err, errlen, "listen '%s': %s", lc->addr, strerror(errno));
         if (fd >= 0)
