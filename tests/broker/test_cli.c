@@ -27,6 +27,7 @@ static int run(char *const argv[], char **out)
     child_start(&kid, argv);
     cr_assert(child_wait(&kid, 10000), "%s hung", argv[1]);
     *out = child_output(&kid);
+    child_cleanup(&kid); /* reaped: removes its output file before kid is reused */
     cr_assert(WIFEXITED(kid.status));
     return WEXITSTATUS(kid.status);
 }

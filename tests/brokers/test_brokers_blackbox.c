@@ -90,6 +90,25 @@ static void run_event(json_t *ev, void *arg)
     }
 }
 
+/* The run's own words, for a failure message: what CI prints is all one sees. */
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return strdup("(no log)");
+    char *text = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&text, &len);
+    char chunk[4096];
+    size_t n;
+    while (m && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        fwrite(chunk, 1, n, m);
+    if (m)
+        fclose(m);
+    fclose(f);
+    return text ? text : strdup("(unreadable log)");
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -126,7 +145,11 @@ Test(blackbox, agrees_with_the_brokers_own_log, .timeout = 90)
     }
     int status;
     cr_assert_eq(waitpid(pid, &status, 0), pid);
-    cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "exit status %d (log %s)", status, log);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        char *text = slurp(log);
+        cr_expect_fail("flatline run: status %d; its output:\n%s", status, text);
+        free(text);
+    }
     cr_expect_eq(leftover_namespaces(pid), 0);
 
     static join j;
@@ -142,9 +165,20 @@ Test(blackbox, agrees_with_the_brokers_own_log, .timeout = 90)
     qsort(diff, j.n, sizeof diff[0], cmp_double);
     /* p95, nearest rank: of 20 the 19th; and the largest */
     size_t rank = (size_t)ceil(0.95 * (double)j.n) - 1;
-    cr_expect_leq(diff[rank], 1e-3, "black-box vs the broker's own log: p95 %.3f ms (median %.3f ms)",
-                  diff[rank] * 1e3, diff[j.n / 2] * 1e3);
-    cr_expect_leq(diff[j.n - 1], 5e-3, "black-box vs the broker's own log: max %.3f ms", diff[j.n - 1] * 1e3);
+    if (diff[rank] > 1e-3 || diff[j.n - 1] > 5e-3) {
+        /* every connection, so a failure in CI says which close and how */
+        char *text = NULL;
+        size_t len = 0;
+        FILE *m = open_memstream(&text, &len);
+        for (size_t i = 0; i < j.n; i++)
+            fprintf(m, "  %s: own log %.6f s, black box %+.3f ms\n", j.conns[i].conn, j.conns[i].own_s - j.fault_s,
+                    (j.conns[i].box_s - j.conns[i].own_s) * 1e3);
+        fclose(m);
+        cr_expect_fail("black-box vs the broker's own log: p95 %.3f ms (want <= 1), max %.3f ms (want <= 5), "
+                       "median %.3f ms; after the fault:\n%s",
+                       diff[rank] * 1e3, diff[j.n - 1] * 1e3, diff[j.n / 2] * 1e3, text);
+        free(text);
+    }
     cr_log_info("black-box vs own log: p50 %.3f ms, p95 %.3f ms, max %.3f ms", diff[j.n / 2] * 1e3,
                 diff[rank] * 1e3, diff[j.n - 1] * 1e3);
     unlink(path);
