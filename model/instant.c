@@ -47,6 +47,8 @@ int fl_model_instant(const fl_model_config *cfg, fl_side side, const fl_conn_his
     }
     if (side != FL_SIDE_BROKER && side != FL_SIDE_CLIENT)
         return -1;
+    if (side == FL_SIDE_CLIENT && cfg->client.rule_unknown)
+        return 0; /* a black box's own rule: not known */
     derived d;
     fl_model__derive(cfg, &d);
     double extra = 0;

@@ -63,7 +63,8 @@ typedef struct fl_conn_history {
 } fl_conn_history;
 
 typedef struct fl_instant {
-    bool known;           /* false: the configuration gives no detector on this side */
+    bool known;           /* false: the configuration gives no detector on this side, or the
+                           * client is a black box (client.rule_unknown) */
     fl_detector detector; /* the first to fire */
     double at_s;          /* nominal instant, seconds after the cut */
     double slack_s;       /* it may fire up to this much later */

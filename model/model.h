@@ -108,6 +108,12 @@ typedef struct fl_model_config {
          * wait from PINGREQ to dead is [library_wait_lo_s, library_wait_hi_s]
          * instead of ping_timeout. */
         double library_wait_lo_s, library_wait_hi_s;
+        /* A black-box program (the command adapter): its own heartbeat rule
+         * is not known. Its side gets no window (fl_side_prediction.unknown)
+         * and no per-connection instant. The broker's and the will's sides
+         * take it for the mqtt strategy at its Keep Alive: a client that
+         * sends within Keep Alive, as MQTT-3.1.2-23 asks of every client. */
+        bool rule_unknown;
         fl_model_tcp tcp;
     } client;
     struct {
@@ -163,6 +169,8 @@ typedef struct fl_window {
 
 typedef struct fl_side_prediction {
     bool applicable;     /* false: the side cannot detect (power-loss client, no will) */
+    bool unknown;        /* no model of this side: a black-box client's own rule (client.rule_unknown);
+                          * the rest of the struct is empty */
     fl_expect expect;
     fl_window window;    /* nominal earliest .. latest, timer-wheel slack included in hi */
     fl_detector winner;  /* the detector that fires at the window's late end */

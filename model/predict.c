@@ -254,6 +254,14 @@ static void not_applicable(fl_side_prediction *sp, const char *why)
     snprintf(sp->why, sizeof sp->why, "%s", why);
 }
 
+/* A black-box client: it can notice, but by a rule flatline does not know. */
+static void unknown(fl_side_prediction *sp)
+{
+    not_applicable(sp, "a black-box client program: it keeps its own rule, which flatline does not model");
+    sp->applicable = true;
+    sp->unknown = true;
+}
+
 static void warn(fl_prediction *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void warn(fl_prediction *p, const char *fmt, ...)
 {
@@ -344,6 +352,8 @@ int fl_model_predict(const fl_model_config *c, fl_prediction *p, char *err, size
             not_applicable(&p->side[s], why);
             p->side[s].applicable = s != FL_SIDE_WILL || c->client.will;
         }
+        if (c->client.rule_unknown)
+            unknown(&p->side[FL_SIDE_CLIENT]);
         return 0;
     }
 
@@ -354,6 +364,8 @@ int fl_model_predict(const fl_model_config *c, fl_prediction *p, char *err, size
 
     if (c->fault == FL_MF_POWER_LOSS) {
         not_applicable(&p->side[FL_SIDE_CLIENT], "the client lost power: it detects nothing");
+    } else if (c->client.rule_unknown) {
+        unknown(&p->side[FL_SIDE_CLIENT]);
     } else {
         accum_init(&a);
         sweep(c, &d, fl_model__client_cands, &a);

@@ -122,16 +122,19 @@ int fl_model_print(const fl_model_config *c, const fl_prediction *p, FILE *out)
     fmt_tcp(a, sizeof a, &c->broker.tcp);
     fmt_tcp(b, sizeof b, &c->client.tcp);
     fprintf(out, "broker:  grace %g, %s\n", c->broker.grace, a);
-    fprintf(out, "client:  KeepAlive %g s, strategy %s, %s\n", c->client.keepalive_s,
-            fl_model__strategy_name(c->client.strategy), b);
+    if (c->client.rule_unknown)
+        fprintf(out, "client:  KeepAlive %g s, a black box (its own rule)\n", c->client.keepalive_s);
+    else
+        fprintf(out, "client:  KeepAlive %g s, strategy %s, %s\n", c->client.keepalive_s,
+                fl_model__strategy_name(c->client.strategy), b);
     print_fault(c, out);
     print_reconnect(c, out);
     fprintf(out, "\n");
     print_row(out, "side", "expect", "earliest", "latest", "detector", "why");
     for (int s = 0; s < FL_SIDE_COUNT; s++) {
         const fl_side_prediction *sp = &p->side[s];
-        if (!sp->applicable) {
-            print_row(out, fl_side_name((fl_side)s), "-", "-", "-", "-", sp->why);
+        if (!sp->applicable || sp->unknown) {
+            print_row(out, fl_side_name((fl_side)s), sp->unknown ? "?" : "-", "-", "-", "-", sp->why);
             continue;
         }
         fmt_time(a, sizeof a, sp->window.lo_s);

@@ -463,7 +463,7 @@ static int compute_side(const fl_report *r, fl_report_fault *f, int side)
             return -1;
     s->outside = 0;
     s->late_undetected = false;
-    if (!f->has_model) {
+    if (!f->has_model || f->model.side[side].unknown) {
         s->verdict = FL_VERDICT_NO_MODEL;
         return 0;
     }

@@ -48,7 +48,9 @@ static json_t *side_json(const fl_report_fault *f, int side)
     json_t *j = json_pack("{s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:I, s:s}", "detected", (json_int_t)s->st.count,
                           "undetected", (json_int_t)s->undetected, "survived", (json_int_t)s->survived, "latency_s",
                           stats_json(&s->st), "latencies", latencies, "reasons", reasons, "model",
-                          f->has_model ? window_json(&f->model.side[side]) : json_null(), "outside",
+                          f->has_model && !f->model.side[side].unknown ? window_json(&f->model.side[side])
+                                                                       : json_null(),
+                          "outside",
                           (json_int_t)s->outside, "verdict", fl_verdict_name(s->verdict));
     /* Per connection: measured - predicted from its own history (model/instant.h). */
     json_t *residuals = json_array();

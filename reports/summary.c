@@ -28,6 +28,10 @@ static void window_text(char *buf, size_t len, const fl_report_fault *f, int sid
         return;
     }
     const fl_side_prediction *sp = &f->model.side[side];
+    if (sp->unknown) {
+        snprintf(buf, len, "none: a black-box client keeps its own rule");
+        return;
+    }
     if (!sp->applicable || sp->expect == FL_EXPECT_NONE) {
         snprintf(buf, len, "none expected");
         return;
@@ -134,7 +138,7 @@ static int fault_rows(const fl_report *r, fl_table *t, bool wide)
         }
         for (int s = 0; s < FL_SIDE_COUNT; s++) {
             const fl_side_data *sd = &f->side[s];
-            bool modelled = f->has_model && f->model.side[s].applicable;
+            bool modelled = f->has_model && f->model.side[s].applicable && !f->model.side[s].unknown;
             /* Skip sides with nothing to say (e.g. no will configured, none seen). */
             if (!modelled && sd->lat.n == 0 && sd->undetected == 0 && sd->survived == 0)
                 continue;

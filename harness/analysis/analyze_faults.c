@@ -230,7 +230,7 @@ static double due_s(const fl_truth *truth)
     double hi = 0;
     for (int s = 0; s < FL_SIDE_COUNT; s++) {
         const fl_side_prediction *sp = &truth->model->side[s];
-        if (sp->applicable && sp->expect != FL_EXPECT_NONE && sp->window.hi_s > hi) {
+        if (sp->applicable && !sp->unknown && sp->expect != FL_EXPECT_NONE && sp->window.hi_s > hi) {
             fl_tolerance tol = FL_TOLERANCE_DEFAULT;
             hi = sp->window.hi_s + tol.abs_s + (isfinite(sp->window.hi_s) ? tol.rel * sp->window.hi_s : 0);
         }

@@ -125,6 +125,8 @@ void fl_predict_group_config(const fl_scenario *sc, int gi, fl_model_config *cfg
     cfg->client.adaptive_min_s = num(strategy, "min", 0);
     fl_sc_client_model(g->client, (unsigned)ka, g->client_options, &cfg->client.library_wait_lo_s,
                        &cfg->client.library_wait_hi_s);
+    /* A command client runs a program whose rule is its own: no client window. */
+    cfg->client.rule_unknown = fl_sc_client_black_box(g->client);
     cfg->client.adaptive_max_s = num(strategy, "max", 0);
     const json_t *workload = json_object_get(swarm, "workload");
     cfg->client.publish_interval_s = num(workload, "publish_interval", 0);

@@ -283,6 +283,40 @@ Test(analyze, residual_per_connection_from_its_own_last_read)
     fl_analysis_free(b);
 }
 
+/* A command client (a black box) noticed 7 s after the cut, by its own rule:
+ * not held against the swarm's rule it does not run. Its detection is
+ * unpredicted, never unexplained; the broker's beside it is still judged. */
+Test(analyze, a_black_box_clients_detection_is_unpredicted)
+{
+    fl_analysis *a = fl_analysis_new();
+    connect_pair(a, "p", "198.18.1.1:1000", "198.18.1.1:1000", 100 * MS);
+    line(a, 8400 * MS + 300000, "broker", "close", "198.18.1.1:1000", "p",
+         ",\"reason\":\"keepalive_timeout\",\"last_rx\":900000000");
+    line(a, 9000 * MS, "swarm", "dead_detected", "198.18.1.1:1000", "p", ",\"reason\":\"closed\"");
+    fl_model_config cfg;
+    fl_model_config_defaults(&cfg);
+    cfg.client.keepalive_s = 5;
+    cfg.client.rule_unknown = true;
+    fl_prediction model;
+    char err[200];
+    cr_assert_eq(fl_model_predict(&cfg, &model, err, sizeof err), 0, "%s", err);
+    fl_truth truth = { .kind = "cable-pull", .target = "x", .inject_ns = 2000 * MS, .addrs = cut, .naddrs = 1,
+                       .broker_side = true, .client_side = true, .model = &model, .cfg = &cfg };
+    fl_report *r = finished(a, &truth, 20000 * MS);
+    cr_expect_eq(metric(r, "faults[0].client.detected"), 1);
+    cr_expect_eq(metric(r, "faults[0].client.unpredicted"), 1);
+    cr_expect_eq(metric(r, "faults[0].client.unexplained"), 0);
+    cr_expect_eq(metric(r, "faults[0].client.outside"), 0);
+    cr_expect_eq(metric(r, "faults[0].broker.unpredicted"), 0);
+    cr_expect_float_eq(metric(r, "faults[0].broker.residual.max"), 0.0003, 1e-9);
+    json_t *j = fl_report_to_json(r);
+    json_t *client = json_object_get(json_array_get(json_object_get(j, "faults"), 0), "client");
+    cr_expect_str_eq(json_string_value(json_object_get(client, "verdict")), "no_model");
+    json_decref(j);
+    fl_report_free(r);
+    fl_analysis_free(a);
+}
+
 /* The wire, as a client reconnecting on its old source port meets it:
  *   2.0 s   cable pulled; 6.5 s healed
  *   6.0 s   client: dead, reconnect in 1 s          (reconnect_attempt delay 1 s)

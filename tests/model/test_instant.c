@@ -292,3 +292,19 @@ Test(instant, keepalive_may_stand_aside_for_a_pingresp_in_flight)
     cr_assert_eq(in.detector, FL_DET_TCP_KEEPALIVE);
     cr_assert_lt(in.slack_s, 3);
 }
+
+/* A black-box client's own rule is not known: no instant on its side, while
+ * the broker's still counts from its own last read. */
+Test(instant, a_black_box_client_has_no_instant)
+{
+    fl_model_config c;
+    fl_model_config_defaults(&c);
+    c.client.keepalive_s = 5;
+    c.client.rule_unknown = true;
+    fl_instant in = instant(&c, FL_SIDE_CLIENT, -2, -2);
+    cr_assert(!in.known);
+    cr_assert_eq(in.detector, FL_DET_NONE);
+    in = instant(&c, FL_SIDE_BROKER, -2, -2);
+    cr_assert(in.known);
+    cr_assert_float_eq(in.at_s, 5.5, EPS);
+}

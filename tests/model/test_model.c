@@ -458,3 +458,45 @@ Test(model, a_pingresp_waiting_for_its_ack_holds_keepalive_back)
     cr_assert_eq(fl_model_predict(&c, &p, err, sizeof err), 0, "%s", err);
     cr_expect_float_eq(p.side[FL_SIDE_BROKER].window.hi_s, 30.001, 1e-6);
 }
+
+/* A command client runs a program flatline knows nothing of: its side has no
+ * window (not "cannot detect", not a guess from the swarm's rule), while the
+ * broker and the will are judged as for any client that sends within Keep
+ * Alive (MQTT-3.1.2-23). */
+Test(model, a_black_box_client_has_no_window_of_its_own)
+{
+    fl_model_config c;
+    fl_model_config_defaults(&c);
+    c.client.keepalive_s = 5;
+    c.client.will = true;
+    fl_prediction known = predict(&c);
+    c.client.rule_unknown = true;
+    fl_prediction p = predict(&c);
+    const fl_side_prediction *client = &p.side[FL_SIDE_CLIENT];
+    cr_assert(client->unknown && client->applicable, "%s", client->why);
+    cr_assert(!known.side[FL_SIDE_CLIENT].unknown);
+    cr_assert(strstr(client->why, "black-box"), "%s", client->why);
+    for (int s = FL_SIDE_BROKER; s < FL_SIDE_COUNT; s += 2) {
+        cr_assert(!p.side[s].unknown);
+        assert_window(&p.side[s], known.side[s].window.lo_s, known.side[s].window.hi_s);
+    }
+    /* a fault no client could detect leaves the black box unknown all the same */
+    c.fault = FL_MF_DEGRADE;
+    p = predict(&c);
+    cr_assert(p.side[FL_SIDE_CLIENT].unknown);
+    cr_assert(!p.side[FL_SIDE_BROKER].unknown && p.side[FL_SIDE_BROKER].expect == FL_EXPECT_NONE);
+    /* power loss: the client cannot detect, whatever its rule */
+    c.fault = FL_MF_POWER_LOSS;
+    p = predict(&c);
+    cr_assert(!p.side[FL_SIDE_CLIENT].applicable && !p.side[FL_SIDE_CLIENT].unknown);
+
+    c.fault = FL_MF_SILENT;
+    p = predict(&c);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    cr_assert_eq(fl_model_print(&c, &p, f), 0);
+    fclose(f);
+    cr_assert(strstr(buf, "a black box (its own rule)") && strstr(buf, "client ?"), "%s", buf);
+    free(buf);
+}

@@ -246,3 +246,55 @@ Test(output, markdown_and_junit)
     }
     fl_report_free(r);
 }
+
+/* A command client's side has no model: its detections are counted, never
+ * judged. The JSON has no window for it, the verdict is no_model (not
+ * outside), and the summary says why. */
+Test(output, a_black_box_clients_side_is_not_judged)
+{
+    fl_report *r = fl_report_new();
+    cr_assert_not_null(r);
+    fl_report_set_end(r, FIXTURE_INJECT_NS + UINT64_C(30000000000));
+    fl_model_config c;
+    fl_model_config_defaults(&c);
+    c.client.keepalive_s = 2;
+    c.client.rule_unknown = true;
+    fl_prediction p;
+    char err[256];
+    cr_assert_eq(fl_model_predict(&c, &p, err, sizeof err), 0, "%s", err);
+    fl_report_fault *f = fl_report_add_fault(r, "nat-expiry", "cgnat", FIXTURE_INJECT_NS);
+    fl_report_fault_set_model(f, &p);
+    cr_assert_eq(fl_report_fault_add_conn(f, "198.18.1.2:40001"), 0);
+    cr_assert_eq(fl_report_fault_detected(f, FL_SIDE_BROKER, "keepalive_timeout", 2.9), 0);
+    cr_assert_eq(fl_report_fault_detected(f, FL_SIDE_CLIENT, "closed", 7.0), 0); /* far beyond any swarm rule */
+    fl_report_fault_unpredicted(f, FL_SIDE_CLIENT);
+    cr_assert_eq(fl_report_finish(r, err, sizeof err), 0, "%s", err);
+
+    char path[128];
+    snprintf(path, sizeof path, "%s/r.json", dir);
+    cr_assert_eq(fl_report_write_json(r, path, err, sizeof err), 0, "%s", err);
+    json_error_t je;
+    json_t *j = json_load_file(path, 0, &je);
+    cr_assert_not_null(j, "%s", je.text);
+    json_t *f0 = json_array_get(json_object_get(j, "faults"), 0);
+    json_t *client = json_object_get(f0, "client"), *broker = json_object_get(f0, "broker");
+    cr_assert(json_is_null(json_object_get(client, "model")));
+    cr_assert_str_eq(json_string_value(json_object_get(client, "verdict")), "no_model");
+    cr_assert_eq(json_integer_value(json_object_get(client, "outside")), 0);
+    cr_assert_eq(json_integer_value(json_object_get(client, "unpredicted")), 1);
+    cr_assert_eq(json_integer_value(json_object_get(client, "unexplained")), 0);
+    cr_assert(json_is_object(json_object_get(broker, "model")));
+    cr_assert_str_eq(json_string_value(json_object_get(broker, "verdict")), "inside");
+    json_decref(j);
+
+    char *text = render_summary(r, false);
+    cr_assert(strstr(text, "none: a black-box client keeps its own rule"), "%s", text);
+    cr_assert(!strstr(text, "outside"), "%s", text);
+    free(text);
+    fl_report_free(r);
+    if (RUNNING_ON_VALGRIND)
+        return;
+    int rc = validate(FLATLINE_SOURCE_DIR "/docs/report.schema.json", path, false);
+    if (rc != -1)
+        cr_assert_eq(rc, 0, "report does not match docs/report.schema.json");
+}
