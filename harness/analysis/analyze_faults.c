@@ -522,9 +522,13 @@ static void standing(fl_analysis *a, const fl_truth *truth, fl_report_fault *rf,
         client_conn *c = &a->cc[order[k]];
         if (c->fault >= 0 || c->up <= truth->inject_ns || c->up >= until || !in_set(truth, c->conn))
             continue;
-        /* what cut this connection must have stood when it was cut */
-        if (cut_at(truth, c) >= until)
+        /* What cut this connection must have stood when it was cut. One that
+         * came up behind a fault standing to the end, to be cut only after
+         * it, is still no healthy idle connection. */
+        if (cut_at(truth, c) >= until) {
+            c->behind_fault = until == end_ns && !nat_never_expires(truth);
             continue;
+        }
         /* Cut by it, or about to be when the run ended (too soon for anyone
          * to be due to notice): either way its traffic is not the idle
          * overhead of a healthy connection. */

@@ -183,6 +183,9 @@ Test(analyze, standing_nat_cuts_reconnections_as_later_generations)
     connect_pair(a, "n", "198.18.0.10:7002", "100.64.1.1:5002", 4100 * MS);
     /* the third is cut at 5100 ms and nobody is due to notice before the end:
      * not counted either way */
+    connect_pair(a, "o", "198.18.0.10:7003", "100.64.1.1:5003", 5500 * MS);
+    /* o came up behind the NAT at 5.5 s, to be cut at 6.5 s, after the end:
+     * not counted either */
     fl_truth truth = { .kind = "nat-expiry", .target = "cgnat", .inject_ns = 500 * MS, .addrs = cut + 1, .naddrs = 1,
                        .broker_side = true, .client_side = true, .nat_timeout_ns = 1000 * MS };
     fl_report *r = finished(a, &truth, 6000 * MS);
@@ -200,7 +203,8 @@ Test(analyze, standing_nat_cuts_reconnections_as_later_generations)
     cr_expect_eq(json_integer_value(json_object_get(json_array_get(gens, 1), "affected")), 1);
     json_decref(j);
     /* nor is the third idle overhead: it came up behind the standing NAT,
-     * which cut it (its 1.9 s of silence would average as 0 packets an hour) */
+     * which cut it (its 1.9 s of silence would average as 0 packets an hour);
+     * nor o, which it would have cut after the end */
     fl_idle_overhead idle;
     fl_analysis_idle_overhead(a, NULL, 0, 6000 * MS, &idle);
     cr_expect_eq(idle.connections, 0);
