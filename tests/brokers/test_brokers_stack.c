@@ -1,4 +1,4 @@
-/* Runs one broker stack scenario (scenarios/stacks/SCENARIO.json) end to end
+/* Runs one stack scenario (scenarios/stacks/SCENARIO.json) end to end
  * (root, namespaces): the run completes, every expectation holds (among
  * them: the broker's detections lie inside its own model window, with the
  * report's tolerance of 0.25 s + 2 % of the window's end), the report names
