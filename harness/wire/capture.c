@@ -25,8 +25,8 @@ struct fl_capture {
     uint32_t broker_be;
     uint16_t port;
     /* pcap stamps are CLOCK_REALTIME, events monotonic: the offset is read
-     * again at every dispatch, so a step of the real-time clock misplaces
-     * one batch at most. */
+     * by dispatch() before every batch (nothing else calls on_packet), so a
+     * step of the real-time clock misplaces one batch at most. */
     int64_t realtime_minus_mono;
     fl_capture_fn fn;
     void *arg;
@@ -310,7 +310,6 @@ fl_capture *fl_capture_open(fl_host *broker, const char *broker_addr, uint16_t p
         return NULL;
     }
     c->dlt = pcap_datalink(c->pcap);
-    c->realtime_minus_mono = fl_realtime_minus_mono(NULL);
     if (dir) {
         char path[1024];
         snprintf(path, sizeof path, "%s/broker.pcap", dir);
